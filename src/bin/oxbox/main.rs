@@ -1,0 +1,133 @@
+//! `oxbox`: the headless runner and workbench. Each command drives the core or its parts the way
+//! a user or a frontend would, and prints results anyone can rerun and compare.
+
+mod egl;
+mod frontend;
+mod png;
+mod script;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: oxbox run [OPTIONS] [CONTENT]
+
+Plays the Oxbox libretro core as a frontend would: loads oxbox_libretro.so, gives it a headless
+OpenGL context (EGL, surfaceless), runs it and ends with the line
+  frames=N video_crc32=XXXXXXXX audio_crc32=XXXXXXXX
+(CRC-32 of every presented frame as RGBA8 rows top first, and of every audio sample as
+little-endian i16, in order).
+
+options:
+  --core FILE         the core (default: oxbox_libretro.so, else liboxbox.so, beside oxbox)
+  --system DIR        the frontend's system directory (firmware)
+  --save DIR          the frontend's save directory
+  --frames N          frames to run (default 60)
+  --screenshot FILE   write the last frame as a PNG
+  --input FILE        scripted input, one event per line: FRAMES PORT CONTROL[=VALUE]
+  --press EVENT       one scripted input event, e.g. --press '10-20 0 a=200'
+  --option KEY=VALUE  set a core option
+  --ports N           controllers plugged in, from port 1 (default 1)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => run(&args[1..]),
+        Some("help" | "--help" | "-h") => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(format!("expected a command\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(why) => {
+            eprintln!("oxbox: {why}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<(), String> {
+    let mut settings = frontend::Settings {
+        core: default_core()?,
+        system_dir: None,
+        save_dir: None,
+        content: None,
+        frames: 60,
+        options: BTreeMap::new(),
+        ports: 1,
+        input: script::Script::default(),
+    };
+    let mut screenshot = None;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().cloned().ok_or(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--core" => settings.core = value()?.into(),
+            "--system" => settings.system_dir = Some(value()?.into()),
+            "--save" => settings.save_dir = Some(value()?.into()),
+            "--frames" => settings.frames = number(&value()?)?,
+            "--screenshot" => screenshot = Some(PathBuf::from(value()?)),
+            "--input" => {
+                let path = value()?;
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("cannot read {path}: {e}"))?;
+                settings.input.parse(&text)?;
+            }
+            "--press" => settings.input.parse(&value()?)?,
+            "--option" => {
+                let pair = value()?;
+                let (key, val) = pair
+                    .split_once('=')
+                    .ok_or(format!("--option {pair}: expected KEY=VALUE"))?;
+                settings.options.insert(key.into(), val.into());
+            }
+            "--ports" => settings.ports = number(&value()?)? as usize,
+            flag if flag.starts_with("--") => {
+                return Err(format!("unknown option {flag}\n\n{USAGE}"));
+            }
+            content if settings.content.is_none() => settings.content = Some(content.into()),
+            extra => return Err(format!("unexpected argument {extra}")),
+        }
+    }
+    let outcome = frontend::run(settings)?;
+    if let Some(path) = screenshot {
+        let (width, height, rgba) = outcome
+            .last_frame
+            .as_ref()
+            .ok_or("no frame was presented to screenshot")?;
+        let rgb: Vec<u8> = rgba
+            .chunks_exact(4)
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .collect();
+        let mut file = std::fs::File::create(&path)
+            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        png::write_rgb(&mut file, *width, *height, &rgb)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    println!(
+        "frames={} video_crc32={:08X} audio_crc32={:08X}",
+        outcome.frames, outcome.video_crc32, outcome.audio_crc32
+    );
+    Ok(())
+}
+
+fn number(text: &str) -> Result<u64, String> {
+    text.parse()
+        .map_err(|_| format!("{text:?} is not a number"))
+}
+
+/// The core beside this executable: the libretro name first, then cargo's own.
+fn default_core() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find myself: {e}"))?;
+    let dir = exe.parent().unwrap_or(Path::new("."));
+    let candidates = [dir.join("oxbox_libretro.so"), dir.join("liboxbox.so")];
+    Ok(candidates
+        .iter()
+        .find(|p| p.is_file())
+        .unwrap_or(&candidates[0])
+        .clone())
+}
