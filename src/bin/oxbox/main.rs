@@ -20,7 +20,8 @@ OpenGL context (EGL, surfaceless), runs it and ends with the line
 little-endian i16, in order).
 
 options:
-  --core FILE         the core (default: oxbox_libretro.so, else liboxbox.so, beside oxbox)
+  --core FILE         the core (default: oxbox_libretro.so or liboxbox.so beside oxbox,
+                      whichever was built last)
   --system DIR        the frontend's system directory (firmware)
   --save DIR          the frontend's save directory
   --frames N          frames to run (default 60)
@@ -120,14 +121,17 @@ fn number(text: &str) -> Result<u64, String> {
         .map_err(|_| format!("{text:?} is not a number"))
 }
 
-/// The core beside this executable: the libretro name first, then cargo's own.
+/// The core beside this executable: `oxbox_libretro.so` (what `ci/build` makes) or cargo's own
+/// `liboxbox.so`, whichever was built last.
 fn default_core() -> Result<PathBuf, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find myself: {e}"))?;
     let dir = exe.parent().unwrap_or(Path::new("."));
     let candidates = [dir.join("oxbox_libretro.so"), dir.join("liboxbox.so")];
+    let built = |path: &PathBuf| std::fs::metadata(path).and_then(|m| m.modified()).ok();
     Ok(candidates
         .iter()
-        .find(|p| p.is_file())
+        .filter(|path| path.is_file())
+        .max_by_key(|path| built(path))
         .unwrap_or(&candidates[0])
         .clone())
 }
