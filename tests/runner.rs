@@ -75,30 +75,38 @@ fn oxbox(dir: &Scratch, args: &[&str]) -> Run {
 fn result_line(run: &Run) -> &str {
     assert!(run.success, "oxbox run failed:\n{}", run.stderr);
     let line = run.stdout.lines().last().unwrap_or_default();
-    assert!(line.starts_with("frames="), "unexpected output: {:?}", run.stdout);
+    assert!(
+        line.starts_with("frames="),
+        "unexpected output: {:?}",
+        run.stdout
+    );
     line
 }
 
-/// What `oxbox run` must print for `frames` frames of the machine run directly with `pads`:
-/// the CRC of every frame as RGBA8 (GL's read-back of XRGB pixels, alpha opaque), and of the
-/// audio as little-endian i16.
-fn expected_line(system: &Path, flash_file: &str, frames: u64, pads: [Gamepad; PORTS]) -> String {
-    let mut machine = Machine::new(Config {
-        system_dir: Some(system.to_path_buf()),
-        save_dir: None,
-        flash_file: flash_file.into(),
-    });
+/// What `oxbox run` must print for the machine run directly with `pads`: the CRC of every frame
+/// as RGBA8 (GL's read-back of XRGB pixels, alpha opaque), and of the audio as little-endian
+/// i16. Each phase is a flash file name and a frame count; a new phase is a new machine, as when
+/// an option change restarts the console.
+fn expected_line(system: &Path, phases: &[(&str, u64)], pads: [Gamepad; PORTS]) -> String {
     let (mut video, mut audio) = (crc32fast::Hasher::new(), crc32fast::Hasher::new());
-    for _ in 0..frames {
-        let out = machine.run_frame(&pads);
-        for pixel in &out.video.pixels {
-            let [b, g, r, _] = pixel.to_le_bytes();
-            video.update(&[r, g, b, 0xFF]);
-        }
-        for sample in out.audio {
-            audio.update(&sample.to_le_bytes());
+    for &(flash_file, frames) in phases {
+        let mut machine = Machine::new(Config {
+            system_dir: Some(system.to_path_buf()),
+            save_dir: None,
+            flash_file: flash_file.into(),
+        });
+        for _ in 0..frames {
+            let out = machine.run_frame(&pads);
+            for pixel in &out.video.pixels {
+                let [b, g, r, _] = pixel.to_le_bytes();
+                video.update(&[r, g, b, 0xFF]);
+            }
+            for sample in out.audio {
+                audio.update(&sample.to_le_bytes());
+            }
         }
     }
+    let frames: u64 = phases.iter().map(|p| p.1).sum();
     format!(
         "frames={frames} video_crc32={:08X} audio_crc32={:08X}",
         video.finalize(),
@@ -119,15 +127,26 @@ fn one_pad(pad: Gamepad) -> [Gamepad; PORTS] {
 fn status_screen_is_presented_exactly_and_deterministically() {
     let dir = Scratch::new("status");
     let shot = dir.0.join("s.png");
-    let first = oxbox(&dir, &["--frames", "60", "--screenshot", shot.to_str().unwrap()]);
+    let first = oxbox(
+        &dir,
+        &["--frames", "60", "--screenshot", shot.to_str().unwrap()],
+    );
     let second = oxbox(&dir, &["--frames", "60"]);
     assert_eq!(result_line(&first), result_line(&second));
-    let expected = expected_line(&dir.system(), "Complex_4627.bin", 60, one_pad(Gamepad::default()));
+    let expected = expected_line(
+        &dir.system(),
+        &[("Complex_4627.bin", 60)],
+        one_pad(Gamepad::default()),
+    );
     assert_eq!(result_line(&first), expected);
     // 60 NTSC fields carry 48000 * 1001 / 1000 stereo samples.
     let png = fs::read(&shot).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
-    assert_eq!(&png[16..24], [0, 0, 2, 128, 0, 0, 1, 224], "a 640x480 picture");
+    assert_eq!(
+        &png[16..24],
+        [0, 0, 2, 128, 0, 0, 1, 224],
+        "a 640x480 picture"
+    );
 }
 
 #[test]
@@ -137,8 +156,12 @@ fn missing_files_are_named_with_the_folders_searched() {
     result_line(&run);
     let system = dir.system().display().to_string();
     for expected in [
-        format!("MCPX boot ROM mcpx_1.0.bin not found; expected exactly 512 bytes; searched {system}, {system}/xbox"),
-        format!("flash BIOS Complex_4627.bin not found; expected 256 KiB, 512 KiB, 768 KiB or 1 MiB; searched {system}, {system}/xbox"),
+        format!(
+            "MCPX boot ROM mcpx_1.0.bin not found; expected exactly 512 bytes; searched {system}, {system}/xbox"
+        ),
+        format!(
+            "flash BIOS Complex_4627.bin not found; expected 256 KiB, 512 KiB, 768 KiB or 1 MiB; searched {system}, {system}/xbox"
+        ),
     ] {
         assert!(
             run.stderr.contains(&format!("[message] Oxbox: {expected}")),
@@ -198,7 +221,10 @@ fn controller_input_reaches_the_machine() {
          0-9 0 a=200\n0-9 0 x\n0-9 0 ly=-32768\n0-9 0 start\n0-9 0 lt=255\n",
     )
     .unwrap();
-    let run = oxbox(&dir, &["--frames", "10", "--input", script.to_str().unwrap()]);
+    let run = oxbox(
+        &dir,
+        &["--frames", "10", "--input", script.to_str().unwrap()],
+    );
     let mut pad = Gamepad {
         buttons: button::START,
         left_stick: [0, i16::MAX],
@@ -209,7 +235,7 @@ fn controller_input_reaches_the_machine() {
     pad.analog[Analog::LeftTrigger as usize] = 255;
     assert_eq!(
         result_line(&run),
-        expected_line(&dir.system(), "Complex_4627.bin", 10, one_pad(pad))
+        expected_line(&dir.system(), &[("Complex_4627.bin", 10)], one_pad(pad))
     );
     assert!(
         run.stderr.contains("[rumble] frame 0 port 0 strong 0xffff"),
@@ -221,10 +247,17 @@ fn controller_input_reaches_the_machine() {
 #[test]
 fn unplugged_ports_read_no_input() {
     let dir = Scratch::new("ports");
-    let run = oxbox(&dir, &["--frames", "2", "--ports", "0", "--press", "0-1 0 start"]);
+    let run = oxbox(
+        &dir,
+        &["--frames", "2", "--ports", "0", "--press", "0-1 0 start"],
+    );
     assert_eq!(
         result_line(&run),
-        expected_line(&dir.system(), "Complex_4627.bin", 2, [Gamepad::default(); PORTS])
+        expected_line(
+            &dir.system(),
+            &[("Complex_4627.bin", 2)],
+            [Gamepad::default(); PORTS]
+        )
     );
 }
 
@@ -232,16 +265,29 @@ fn unplugged_ports_read_no_input() {
 fn the_flash_option_picks_another_file() {
     let dir = Scratch::new("option");
     fs::write(dir.system().join("xbox/other.bin"), vec![0u8; 256 * 1024]).unwrap();
-    let run = oxbox(&dir, &["--frames", "2", "--option", "oxbox_flash_bios=other.bin"]);
+    let run = oxbox(
+        &dir,
+        &["--frames", "2", "--option", "oxbox_flash_bios=other.bin"],
+    );
     assert_eq!(
         result_line(&run),
-        expected_line(&dir.system(), "other.bin", 2, one_pad(Gamepad::default()))
+        expected_line(
+            &dir.system(),
+            &[("other.bin", 2)],
+            one_pad(Gamepad::default())
+        )
     );
     assert!(run.stderr.contains("flash BIOS: "), "{}", run.stderr);
     assert!(!run.stderr.contains("flash BIOS other.bin not found"));
 
-    let unknown = oxbox(&dir, &["--frames", "1", "--option", "oxbox_flash_bios=absent.bin"]);
-    assert!(!unknown.success, "an option value the core does not offer is an error");
+    let unknown = oxbox(
+        &dir,
+        &["--frames", "1", "--option", "oxbox_flash_bios=absent.bin"],
+    );
+    assert!(
+        !unknown.success,
+        "an option value the core does not offer is an error"
+    );
 }
 
 #[test]
@@ -251,5 +297,66 @@ fn content_is_refused_with_a_message() {
     fs::write(&game, [0u8; 16]).unwrap();
     let run = oxbox(&dir, &["--frames", "1", game.to_str().unwrap()]);
     assert!(!run.success);
-    assert!(run.stderr.contains("cannot load games yet"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cannot load games yet"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_option_change_restarts_the_console_with_the_new_file() {
+    let dir = Scratch::new("option-at");
+    fs::write(dir.system().join("other.bin"), vec![0u8; 512 * 1024]).unwrap();
+    let run = oxbox(
+        &dir,
+        &[
+            "--frames",
+            "8",
+            "--option-at",
+            "5 oxbox_flash_bios=other.bin",
+        ],
+    );
+    assert_eq!(
+        result_line(&run),
+        expected_line(
+            &dir.system(),
+            &[("Complex_4627.bin", 5), ("other.bin", 3)],
+            one_pad(Gamepad::default())
+        )
+    );
+}
+
+/// A frontend without core options v1/v2, the message interface or bitmask input gets plain
+/// variables, `SET_MESSAGE` and one query per button, with the same results.
+#[test]
+fn old_frontends_get_the_fallbacks() {
+    let dir = Scratch::new("old");
+    fs::write(dir.system().join("other.bin"), vec![0u8; 256 * 1024]).unwrap();
+    let args = [
+        "--frames",
+        "4",
+        "--option",
+        "oxbox_flash_bios=other.bin",
+        "--press",
+        "0-3 0 rt=100",
+        "--press",
+        "0-3 0 y",
+    ];
+    let old = oxbox(&dir, &[&args[..], &["--old-frontend"]].concat());
+    let modern = oxbox(&dir, &args);
+    assert_eq!(result_line(&old), result_line(&modern));
+    let mut pad = Gamepad::default();
+    pad.analog[Analog::RightTrigger as usize] = 100;
+    pad.analog[Analog::Y as usize] = 255;
+    assert_eq!(
+        result_line(&old),
+        expected_line(&dir.system(), &[("other.bin", 4)], one_pad(pad))
+    );
+    assert!(
+        old.stderr
+            .contains("[message] Oxbox: MCPX boot ROM mcpx_1.0.bin not found"),
+        "{}",
+        old.stderr
+    );
 }

@@ -25,6 +25,11 @@ pub struct Settings {
     /// How many ports have a controller plugged in (the rest get "no device").
     pub ports: usize,
     pub input: Script,
+    /// Option changes made while running: (frame, key, value).
+    pub option_changes: Vec<(u64, String, String)>,
+    /// Act as a frontend from before core options and bitmask input: the core must fall back
+    /// to plain variables, `SET_MESSAGE` and one query per button.
+    pub old_frontend: bool,
 }
 
 /// What a run produced.
@@ -49,6 +54,8 @@ struct State {
     save_dir: Option<CString>,
     options: Vec<CoreOption>,
     overrides: BTreeMap<String, String>,
+    options_updated: bool,
+    old_frontend: bool,
     /// Strings handed to the core by GET_VARIABLE, kept alive for it.
     answers: Vec<CString>,
     hw: Option<sys::retro_hw_render_callback>,
@@ -151,6 +158,7 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
         s.system_dir = c_path(&settings.system_dir)?;
         s.save_dir = c_path(&settings.save_dir)?;
         s.overrides = settings.options.clone();
+        s.old_frontend = settings.old_frontend;
         s.input = settings.input.clone();
         Ok(())
     })?;
@@ -214,7 +222,13 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
             (api.set_controller_port_device)(port as c_uint, device);
         }
         for frame in 0..settings.frames {
-            with(|s| s.frame = frame);
+            with(|s| {
+                s.frame = frame;
+                for (_, key, value) in settings.option_changes.iter().filter(|c| c.0 == frame) {
+                    s.overrides.insert(key.clone(), value.clone());
+                    s.options_updated = true;
+                }
+            });
             (api.run)();
             if let Some(error) = with(|s| s.error.take()) {
                 return Err(format!("frame {frame}: {error}"));
@@ -266,8 +280,15 @@ unsafe extern "C" fn environment(cmd: c_uint, data: *mut c_void) -> bool {
                 true
             }
             sys::RETRO_ENVIRONMENT_SET_SUPPORT_NO_GAME
-            | sys::RETRO_ENVIRONMENT_SET_INPUT_DESCRIPTORS
-            | sys::RETRO_ENVIRONMENT_GET_INPUT_BITMASKS => true,
+            | sys::RETRO_ENVIRONMENT_SET_INPUT_DESCRIPTORS => true,
+            sys::RETRO_ENVIRONMENT_GET_INPUT_BITMASKS
+            | sys::RETRO_ENVIRONMENT_GET_MESSAGE_INTERFACE_VERSION
+            | sys::RETRO_ENVIRONMENT_GET_CORE_OPTIONS_VERSION
+                if with(|s| s.old_frontend) =>
+            {
+                false
+            }
+            sys::RETRO_ENVIRONMENT_GET_INPUT_BITMASKS => true,
             sys::RETRO_ENVIRONMENT_SET_PIXEL_FORMAT => {
                 *data.cast::<c_uint>()
                     == sys::retro_pixel_format::RETRO_PIXEL_FORMAT_XRGB8888 as c_uint
@@ -326,7 +347,11 @@ unsafe extern "C" fn environment(cmd: c_uint, data: *mut c_void) -> bool {
                 get_variable(&mut *data.cast::<sys::retro_variable>())
             }
             sys::RETRO_ENVIRONMENT_GET_VARIABLE_UPDATE => {
-                *data.cast::<bool>() = false;
+                *data.cast::<bool>() = with(|s| std::mem::take(&mut s.options_updated));
+                true
+            }
+            sys::RETRO_ENVIRONMENT_SET_VARIABLES => {
+                declare_variables(data.cast::<sys::retro_variable>());
                 true
             }
             sys::RETRO_ENVIRONMENT_SET_CONTROLLER_INFO => {
@@ -370,6 +395,28 @@ unsafe fn declare_options(mut definition: *const sys::retro_core_option_v2_defin
                 values,
             });
             definition = definition.add(1);
+        }
+    }
+    with(|s| s.options = options);
+}
+
+/// Records variables declared the oldest way: "Description; default|other|...".
+unsafe fn declare_variables(mut variable: *const sys::retro_variable) {
+    let mut options = Vec::new();
+    // SAFETY: the core passes a list terminated by a variable with a null key.
+    unsafe {
+        while !(*variable).key.is_null() {
+            let spec = text((*variable).value);
+            let values: Vec<String> = spec
+                .split_once("; ")
+                .map(|(_, values)| values.split('|').map(String::from).collect())
+                .unwrap_or_default();
+            options.push(CoreOption {
+                key: text((*variable).key),
+                default: values.first().cloned().unwrap_or_default(),
+                values,
+            });
+            variable = variable.add(1);
         }
     }
     with(|s| s.options = options);

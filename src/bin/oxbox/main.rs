@@ -29,7 +29,11 @@ options:
   --input FILE        scripted input, one event per line: FRAMES PORT CONTROL[=VALUE]
   --press EVENT       one scripted input event, e.g. --press '10-20 0 a=200'
   --option KEY=VALUE  set a core option
+  --option-at 'N KEY=VALUE'
+                      change a core option before frame N (counting from 0)
   --ports N           controllers plugged in, from port 1 (default 1)
+  --old-frontend      offer no core-options API, message interface or bitmask input,
+                      like frontends from before those existed
 ";
 
 fn main() -> ExitCode {
@@ -61,6 +65,8 @@ fn run(args: &[String]) -> Result<(), String> {
         options: BTreeMap::new(),
         ports: 1,
         input: script::Script::default(),
+        option_changes: Vec::new(),
+        old_frontend: false,
     };
     let mut screenshot = None;
     let mut args = args.iter();
@@ -86,7 +92,18 @@ fn run(args: &[String]) -> Result<(), String> {
                     .ok_or(format!("--option {pair}: expected KEY=VALUE"))?;
                 settings.options.insert(key.into(), val.into());
             }
+            "--option-at" => {
+                let spec = value()?;
+                let parsed = spec.split_once(' ').and_then(|(frame, pair)| {
+                    let (key, val) = pair.split_once('=')?;
+                    Some((number(frame).ok()?, key.to_string(), val.to_string()))
+                });
+                settings.option_changes.push(
+                    parsed.ok_or(format!("--option-at {spec:?}: expected 'FRAME KEY=VALUE'"))?,
+                );
+            }
             "--ports" => settings.ports = number(&value()?)? as usize,
+            "--old-frontend" => settings.old_frontend = true,
             flag if flag.starts_with("--") => {
                 return Err(format!("unknown option {flag}\n\n{USAGE}"));
             }
