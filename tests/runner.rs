@@ -173,7 +173,9 @@ fn missing_files_are_named_with_the_folders_searched() {
 
 #[test]
 fn bad_user_files_get_clear_messages_and_the_core_runs_on() {
-    let cases: [(&str, fn(&Path), &str); 4] = [
+    // (name, how to spoil the system folder, the message that must follow)
+    type Case = (&'static str, fn(&Path), &'static str);
+    let cases: [Case; 4] = [
         (
             "short-mcpx",
             |system| fs::write(system.join("mcpx_1.0.bin"), [0u8; 100]).unwrap(),
@@ -359,4 +361,24 @@ fn old_frontends_get_the_fallbacks() {
         "{}",
         old.stderr
     );
+}
+
+/// Losing the GL context (a fullscreen toggle, a driver restart) costs nothing visible: the core
+/// rebuilds its GL objects in the new context.
+#[test]
+fn a_new_gl_context_is_picked_up() {
+    let dir = Scratch::new("context");
+    let plain = oxbox(&dir, &["--frames", "6"]);
+    let reset = oxbox(
+        &dir,
+        &[
+            "--frames",
+            "6",
+            "--reset-context-at",
+            "2",
+            "--reset-context-at",
+            "5",
+        ],
+    );
+    assert_eq!(result_line(&plain), result_line(&reset));
 }

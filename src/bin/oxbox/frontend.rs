@@ -27,6 +27,8 @@ pub struct Settings {
     pub input: Script,
     /// Option changes made while running: (frame, key, value).
     pub option_changes: Vec<(u64, String, String)>,
+    /// Frames before which the GL context is lost and recreated, as on a fullscreen toggle.
+    pub context_resets: Vec<u64>,
     /// Act as a frontend from before core options and bitmask input: the core must fall back
     /// to plain variables, `SET_MESSAGE` and one query per button.
     pub old_frontend: bool,
@@ -204,15 +206,19 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
         let geometry = &av.geometry;
         with(|s| s.geometry = (geometry.base_width as usize, geometry.base_height as usize));
         let hw = with(|s| s.hw).ok_or("the core did not ask for hardware rendering")?;
-        let headless = Headless::new(
-            (hw.version_major, hw.version_minor),
-            geometry.max_width as usize,
-            geometry.max_height as usize,
-        )?;
-        with(|s| s.headless = Some(headless));
-        if let Some(reset) = hw.context_reset {
-            reset();
-        }
+        let new_context = || -> Result<(), String> {
+            let headless = Headless::new(
+                (hw.version_major, hw.version_minor),
+                geometry.max_width as usize,
+                geometry.max_height as usize,
+            )?;
+            with(|s| s.headless = Some(headless));
+            if let Some(reset) = hw.context_reset {
+                reset();
+            }
+            Ok(())
+        };
+        new_context()?;
         let types = with(|s| s.controller_types.clone());
         for (port, kinds) in types.iter().enumerate() {
             let device = match kinds.first() {
@@ -222,6 +228,13 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
             (api.set_controller_port_device)(port as c_uint, device);
         }
         for frame in 0..settings.frames {
+            if settings.context_resets.contains(&frame) {
+                if let Some(destroy) = hw.context_destroy {
+                    destroy();
+                }
+                with(|s| s.headless = None);
+                new_context()?;
+            }
             with(|s| {
                 s.frame = frame;
                 for (_, key, value) in settings.option_changes.iter().filter(|c| c.0 == frame) {

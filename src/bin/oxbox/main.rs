@@ -32,6 +32,8 @@ options:
   --option-at 'N KEY=VALUE'
                       change a core option before frame N (counting from 0)
   --ports N           controllers plugged in, from port 1 (default 1)
+  --reset-context-at N
+                      destroy the GL context before frame N and give the core a new one
   --old-frontend      offer no core-options API, message interface or bitmask input,
                       like frontends from before those existed
 ";
@@ -66,6 +68,7 @@ fn run(args: &[String]) -> Result<(), String> {
         ports: 1,
         input: script::Script::default(),
         option_changes: Vec::new(),
+        context_resets: Vec::new(),
         old_frontend: false,
     };
     let mut screenshot = None;
@@ -104,6 +107,7 @@ fn run(args: &[String]) -> Result<(), String> {
             }
             "--ports" => settings.ports = number(&value()?)? as usize,
             "--old-frontend" => settings.old_frontend = true,
+            "--reset-context-at" => settings.context_resets.push(number(&value()?)?),
             flag if flag.starts_with("--") => {
                 return Err(format!("unknown option {flag}\n\n{USAGE}"));
             }
