@@ -226,7 +226,9 @@ fn find(
 ) -> Result<(PathBuf, Vec<u8>), Box<FileError>> {
     let searched = search_dirs(system_dir);
     let mut first_problem = None;
-    for dir in &searched {
+    // Only plain names inside the search folders: an option value cannot reach elsewhere.
+    let plain = Path::new(name).file_name().is_some_and(|n| n == name);
+    for dir in searched.iter().filter(|_| plain) {
         let path = dir.join(name);
         match read_checked(&path, &size_ok) {
             Ok(data) => return Ok((path, data)),
@@ -337,6 +339,18 @@ mod tests {
         let err = fw.flash.unwrap_err();
         assert_eq!(err.problem, Problem::Missing);
         assert!(err.to_string().contains("Complex_4627.bin"));
+    }
+
+    #[test]
+    fn names_cannot_leave_the_search_folders() {
+        let dir = Scratch::new("escape");
+        fs::write(dir.0.join("flash.bin"), vec![0u8; FLASH_UNIT as usize]).unwrap();
+        let inner = dir.0.join("xbox");
+        for name in ["../flash.bin", "..", "/etc/passwd", "a/b.bin", ""] {
+            let err = Firmware::locate(Some(&inner), name).flash.unwrap_err();
+            assert_eq!(err.problem, Problem::Missing, "{name}");
+        }
+        assert!(Firmware::locate(Some(&dir.0), "flash.bin").flash.is_ok());
     }
 
     #[test]

@@ -90,19 +90,27 @@ const STICKS: [(u32, u32, &CStr); 4] = [
     ),
 ];
 
+/// The controller types offered on every port: an Xbox controller, or nothing.
+struct ControllerTypes([sys::retro_controller_description; 2]);
+
+// SAFETY: the list never changes and points only at static strings.
+unsafe impl Sync for ControllerTypes {}
+
+/// Frontends keep pointing at the list after the call, so it is static.
+static CONTROLLER_TYPES: ControllerTypes = ControllerTypes([
+    sys::retro_controller_description {
+        desc: c"Xbox Controller".as_ptr(),
+        id: XBOX_CONTROLLER,
+    },
+    sys::retro_controller_description {
+        desc: c"None".as_ptr(),
+        id: sys::RETRO_DEVICE_NONE,
+    },
+]);
+
 /// Offers the Xbox controller (or nothing) on each of the four ports.
 pub fn declare_controllers() {
-    // The frontend keeps pointing at this list, so it lives for the whole process.
-    let types: &'static [sys::retro_controller_description; 2] = Box::leak(Box::new([
-        sys::retro_controller_description {
-            desc: c"Xbox Controller".as_ptr(),
-            id: XBOX_CONTROLLER,
-        },
-        sys::retro_controller_description {
-            desc: c"None".as_ptr(),
-            id: sys::RETRO_DEVICE_NONE,
-        },
-    ]));
+    let types = &CONTROLLER_TYPES.0;
     let port = sys::retro_controller_info {
         types: types.as_ptr(),
         num_types: types.len() as c_uint,
@@ -112,7 +120,7 @@ pub fn declare_controllers() {
         num_types: 0,
     };
     let mut info = [port, port, port, port, end];
-    // SAFETY: SET_CONTROLLER_INFO takes an array ending in a zeroed entry; `types` is leaked.
+    // SAFETY: SET_CONTROLLER_INFO takes an array ending in a zeroed entry; the types are static.
     unsafe {
         env::call(
             sys::RETRO_ENVIRONMENT_SET_CONTROLLER_INFO,

@@ -35,18 +35,19 @@ pub fn draw(frame: &mut Frame, fw: &Firmware, pads: &[Gamepad], frame_number: u6
 
     let mut con = Console { frame };
     let width = con.columns() - 2 * MARGIN;
-    con.put(
-        MARGIN,
-        4,
-        "Nothing to boot. Oxbox needs your own console's firmware",
-        TEXT,
-    );
-    con.put(
-        MARGIN,
-        5,
-        "in the frontend's system folder (or its xbox/ subfolder):",
-        TEXT,
-    );
+    let intro = if fw.mcpx.is_ok() && fw.flash.is_ok() {
+        [
+            "Your firmware is in place. This version of Oxbox cannot boot it",
+            "yet: the emulated console arrives in a later version.",
+        ]
+    } else {
+        [
+            "Nothing to boot. Oxbox needs your own console's firmware",
+            "in the frontend's system folder (or its xbox/ subfolder):",
+        ]
+    };
+    con.put(MARGIN, 4, intro[0], TEXT);
+    con.put(MARGIN, 5, intro[1], TEXT);
 
     let mcpx = fw
         .mcpx
@@ -243,5 +244,26 @@ mod tests {
         assert!(shows(&frame, "Left -32768,+32767", TEXT));
         assert!(shows(&frame, "Start", TEXT));
         assert!(shows(&frame, "no system folder", RED));
+    }
+
+    #[test]
+    fn found_firmware_is_shown_with_its_path() {
+        let dir = std::env::temp_dir().join(format!("oxbox-status-found-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("xbox")).unwrap();
+        std::fs::write(dir.join("mcpx_1.0.bin"), [0u8; 512]).unwrap();
+        std::fs::write(
+            dir.join("xbox").join(DEFAULT_FLASH_FILE),
+            vec![0u8; 1 << 20],
+        )
+        .unwrap();
+        let fw = Firmware::locate(Some(&dir), DEFAULT_FLASH_FILE);
+        let mut frame = Frame::new(1, 1, 0);
+        draw(&mut frame, &fw, &[Gamepad::default(); 4], 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(shows(&frame, "Your firmware is in place.", TEXT));
+        assert!(shows(&frame, "found (unknown dump)", GREEN));
+        assert!(shows(&frame, "found (1024 KiB)", GREEN));
+        let flash_path = dir.join("xbox").join(DEFAULT_FLASH_FILE);
+        assert!(shows(&frame, &flash_path.display().to_string(), DIM));
     }
 }
