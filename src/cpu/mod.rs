@@ -14,6 +14,7 @@ pub mod fault;
 mod interrupt;
 pub mod mmu;
 mod segment;
+pub mod simd;
 mod stack;
 pub mod state;
 mod task;
