@@ -204,7 +204,7 @@ impl Cpu {
     }
 
     /// SS:ESP for privilege level `level` from the current 32-bit TSS.
-    fn tss_stack(&mut self, bus: &mut dyn Bus, level: u8) -> Result<(u16, u32)> {
+    pub(crate) fn tss_stack(&mut self, bus: &mut dyn Bus, level: u8) -> Result<(u16, u32)> {
         let offset = 4 + 8 * u32::from(level);
         if offset + 5 > self.tr.limit {
             return Err(Fault::ts(selector_code(self.tr.selector)));

@@ -261,6 +261,9 @@ impl Cpu {
     fn step(&mut self, bus: &mut dyn Bus, instruction: &iced_x86::Instruction) -> Result<(), Stop> {
         let shadow = std::mem::take(&mut self.interrupt_shadow);
         let start = self.eip;
+        // Single-step traps after an instruction that began with TF set, unless the
+        // instruction itself entered a handler (which clears TF) or an interrupt shadow holds.
+        let single_step = self.eflags & flag::TF != 0 && !shadow;
         self.cycles += timing::cost(instruction);
         match self.execute(bus, instruction) {
             Ok(()) => {
@@ -268,6 +271,10 @@ impl Cpu {
                 // The shadow lasts exactly one instruction: a second MOV SS does not extend it.
                 if shadow {
                     self.interrupt_shadow = false;
+                }
+                if single_step && self.eflags & flag::TF != 0 {
+                    self.dr[6] |= 1 << 14;
+                    return self.raise(bus, Fault::db());
                 }
                 Ok(())
             }

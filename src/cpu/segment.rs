@@ -5,7 +5,7 @@ use super::Cpu;
 use super::bus::Bus;
 use super::fault::{Fault, Result};
 use super::mmu::Access;
-use super::state::{Seg, Segment, attr};
+use super::state::{Seg, Segment, attr, cr0, flag};
 
 /// Error code for a selector-related fault: the selector without its RPL bits.
 pub fn selector_code(selector: u16) -> u32 {
@@ -105,6 +105,7 @@ impl Cpu {
         size: usize,
     ) -> Result<u32> {
         let linear = self.segment_address(seg, offset, size, Access::Read)?;
+        self.check_alignment(linear, size)?;
         self.linear_read(bus, linear, size, Access::Read, self.user())
     }
 
@@ -118,7 +119,17 @@ impl Cpu {
         value: u32,
     ) -> Result<()> {
         let linear = self.segment_address(seg, offset, size, Access::Write)?;
+        self.check_alignment(linear, size)?;
         self.linear_write(bus, linear, size, value, self.user())
+    }
+
+    /// #AC for a misaligned data access at CPL 3 with CR0.AM and EFLAGS.AC both set.
+    fn check_alignment(&self, linear: u32, size: usize) -> Result<()> {
+        let checking = self.cpl == 3 && self.cr0 & cr0::AM != 0 && self.eflags & flag::AC != 0;
+        if checking && linear % size as u32 != 0 {
+            return Err(Fault::ac());
+        }
+        Ok(())
     }
 
     /// Checks that an instruction at `eip` lies inside CS.

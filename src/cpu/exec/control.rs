@@ -9,6 +9,7 @@ use crate::cpu::fault::{Fault, Result};
 use crate::cpu::interrupt::Source;
 use crate::cpu::segment::{decode_descriptor, selector_code};
 use crate::cpu::state::{Seg, Segment, attr, flag, reg};
+use crate::cpu::task::Switch;
 use iced_x86::{Code, Instruction, Mnemonic as M, OpKind};
 
 pub fn handles(m: M) -> bool {
@@ -333,11 +334,105 @@ impl Cpu {
         selector: u16,
         raw: u64,
         how: Far,
-        size: usize,
+        _size: usize,
     ) -> Result<()> {
-        let _ = (bus, raw, how, size);
-        // Call gates and task switches through JMP/CALL are not emulated yet.
-        Err(Fault::gp(selector_code(selector)))
+        let code = selector_code(selector);
+        let kind = ((raw >> 40) & 0x1F) as u8;
+        let dpl = ((raw >> 45) & 3) as u8;
+        let rpl = (selector & 3) as u8;
+        let switch = if how == Far::Jump {
+            Switch::Jump
+        } else {
+            Switch::Call
+        };
+        if !matches!(kind, 0x04 | 0x05 | 0x09 | 0x0C) || dpl < self.cpl.max(rpl) {
+            return Err(Fault::gp(code));
+        }
+        if raw & (1 << 47) == 0 {
+            return Err(Fault::np(code));
+        }
+        match kind {
+            0x09 => self.task_switch(bus, selector, switch, 0),
+            0x05 => self.task_switch(bus, (raw >> 16) as u16, switch, 0),
+            _ => self.through_call_gate(bus, raw, how),
+        }
+    }
+
+    /// A far JMP or CALL through a call gate: to the gate's target at the same privilege, or
+    /// (CALL to a more privileged non-conforming segment) onto the inner stack from the TSS,
+    /// copying the gate's count of parameters.
+    fn through_call_gate(&mut self, bus: &mut dyn Bus, gate: u64, how: Far) -> Result<()> {
+        let target_selector = (gate >> 16) as u16;
+        let offset = (gate & 0xFFFF) as u32 | ((gate >> 32) as u32 & 0xFFFF_0000);
+        let gate32 = (gate >> 40) & 0x1F == 0x0C;
+        let size = if gate32 { 4 } else { 2 };
+        let parameters = ((gate >> 32) & 0x1F) as u32;
+        let code = selector_code(target_selector);
+        if target_selector & 0xFFFC == 0 {
+            return Err(Fault::gp(0));
+        }
+        let raw = self.read_descriptor(bus, target_selector, Fault::gp)?;
+        let target = decode_descriptor(target_selector, raw);
+        if target.attrs & (attr::S | attr::CODE) != attr::S | attr::CODE || target.dpl() > self.cpl
+        {
+            return Err(Fault::gp(code));
+        }
+        let conforming = target.attrs & attr::DC != 0;
+        if how == Far::Jump && !conforming && target.dpl() != self.cpl {
+            return Err(Fault::gp(code));
+        }
+        if target.attrs & attr::PRESENT == 0 {
+            return Err(Fault::np(code));
+        }
+        let offset = if gate32 { offset } else { offset & 0xFFFF };
+        if !target.contains(offset, 1) {
+            return Err(Fault::gp(0));
+        }
+        let return_cs = u32::from(self.seg[Seg::Cs as usize].selector);
+        let return_eip = self.eip;
+        let new_cpl = if conforming { self.cpl } else { target.dpl() };
+        if how == Far::Call && new_cpl < self.cpl {
+            let (ss_selector, esp) = self.tss_stack(bus, new_cpl)?;
+            let stack = self.check_new_stack(bus, ss_selector, new_cpl)?;
+            // Fetch the parameters from the old stack before switching.
+            let mut copied = Vec::with_capacity(parameters as usize);
+            for i in (0..parameters).rev() {
+                copied.push(self.peek(bus, i * size as u32, size)?);
+            }
+            let old_ss = u32::from(self.seg[Seg::Ss as usize].selector);
+            let old_esp = self.regs[reg::ESP];
+            let saved = (self.seg, self.regs[reg::ESP], self.cpl);
+            self.seg[Seg::Ss as usize] = stack;
+            self.regs[reg::ESP] = esp;
+            self.cpl = new_cpl;
+            let pushed = (|| -> Result<()> {
+                self.push(bus, size, old_ss)?;
+                self.push(bus, size, old_esp)?;
+                for value in &copied {
+                    self.push(bus, size, *value)?;
+                }
+                self.push(bus, size, return_cs)?;
+                self.push(bus, size, return_eip)
+            })();
+            if let Err(fault) = pushed {
+                (self.seg, self.regs[reg::ESP], self.cpl) = saved;
+                return Err(fault);
+            }
+        } else if how == Far::Call {
+            let esp = self.regs[reg::ESP];
+            self.push(bus, size, return_cs)?;
+            self.push(bus, size, return_eip)
+                .inspect_err(|_| self.regs[reg::ESP] = esp)?;
+        }
+        self.mark_accessed(bus, target_selector, raw)?;
+        self.seg[Seg::Cs as usize] = Segment {
+            selector: (target_selector & 0xFFFC) | u16::from(new_cpl),
+            attrs: target.attrs | attr::ACCESSED,
+            ..target
+        };
+        self.cpl = new_cpl;
+        self.eip = offset;
+        Ok(())
     }
 
     /// RETF: pops CS:EIP (and, returning to an outer level, SS:ESP) and releases `release`
