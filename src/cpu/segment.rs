@@ -126,7 +126,7 @@ impl Cpu {
     /// #AC for a misaligned data access at CPL 3 with CR0.AM and EFLAGS.AC both set.
     fn check_alignment(&self, linear: u32, size: usize) -> Result<()> {
         let checking = self.cpl == 3 && self.cr0 & cr0::AM != 0 && self.eflags & flag::AC != 0;
-        if checking && linear % size as u32 != 0 {
+        if checking && !linear.is_multiple_of(size as u32) {
             return Err(Fault::ac());
         }
         Ok(())
