@@ -127,17 +127,38 @@ impl Cpu {
                 | (if write { pf::WRITE } else { 0 })
                 | (if user { pf::USER } else { 0 })
         };
-        let pde_addr = (self.cr3 & 0xFFFF_F000) | ((linear >> 22) << 2);
+        // PAE: 8-byte entries and 9-bit indexes below a four-entry pointer table; the low
+        // halves hold every bit a 4 GiB machine uses. Otherwise 4-byte entries, 10-bit indexes.
+        let pae = self.cr4 & cr4::PAE != 0;
+        let pde_addr = if pae {
+            let pointer = self.pdpte[(linear >> 30) as usize];
+            if pointer & u64::from(pte::PRESENT) == 0 {
+                self.cr2 = linear;
+                return Err(Fault::pf(code(false)));
+            }
+            (pointer as u32 & 0xFFFF_F000) | ((linear >> 18) & 0xFF8)
+        } else {
+            (self.cr3 & 0xFFFF_F000) | ((linear >> 22) << 2)
+        };
         let pde = self.phys_read(bus, pde_addr, 4);
         if pde & pte::PRESENT == 0 {
             self.cr2 = linear;
             return Err(Fault::pf(code(false)));
         }
-        let large = pde & pte::LARGE != 0 && self.cr4 & cr4::PSE != 0;
+        let large = pde & pte::LARGE != 0 && (pae || self.cr4 & cr4::PSE != 0);
         let (entry_addr, entry, frame) = if large {
-            (pde_addr, pde, (pde & 0xFFC0_0000) | (linear & 0x003F_F000))
+            let offset_mask = if pae { 0x001F_F000 } else { 0x003F_F000 };
+            (
+                pde_addr,
+                pde,
+                (pde & !(offset_mask | 0xFFF)) | (linear & offset_mask),
+            )
         } else {
-            let pte_addr = (pde & 0xFFFF_F000) | ((linear >> 10) & 0xFFC);
+            let pte_addr = if pae {
+                (pde & 0xFFFF_F000) | ((linear >> 9) & 0xFF8)
+            } else {
+                (pde & 0xFFFF_F000) | ((linear >> 10) & 0xFFC)
+            };
             let entry = self.phys_read(bus, pte_addr, 4);
             if entry & pte::PRESENT == 0 {
                 self.cr2 = linear;
@@ -172,6 +193,20 @@ impl Cpu {
             global: entry & pte::GLOBAL != 0 && self.cr4 & cr4::PGE != 0,
         };
         Ok(frame | (linear & 0xFFF))
+    }
+
+    /// Loads the four PAE page-directory pointers from CR3, as the processor does when CR3 is
+    /// written or PAE paging is turned on; later changes in memory are not seen until then.
+    pub(crate) fn load_pdptes(&mut self, bus: &mut dyn Bus) {
+        if self.cr4 & cr4::PAE == 0 || self.cr0 & cr0::PG == 0 {
+            return;
+        }
+        let base = self.cr3 & 0xFFFF_FFE0;
+        for i in 0..4 {
+            let low = self.phys_read(bus, base + 8 * i, 4);
+            let high = self.phys_read(bus, base + 8 * i + 4, 4);
+            self.pdpte[i as usize] = u64::from(low) | u64::from(high) << 32;
+        }
     }
 
     /// Reads 1, 2 or 4 bytes at a physical address that does not cross a page.

@@ -87,6 +87,8 @@ pub struct Cpu {
     /// Interrupts are held off for one instruction after MOV SS, POP SS and STI.
     interrupt_shadow: bool,
     tlb: Tlb,
+    /// The PAE page-directory pointers, loaded with CR3.
+    pdpte: [u64; 4],
     code: CodeCache,
 }
 
@@ -120,6 +122,7 @@ impl Cpu {
             halted: false,
             interrupt_shadow: false,
             tlb: Tlb::default(),
+            pdpte: [0; 4],
             code: CodeCache::default(),
         };
         cpu.reset();

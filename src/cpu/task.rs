@@ -174,8 +174,9 @@ impl Cpu {
         };
         self.cr0 |= cr0::TS;
         if self.cr0 & cr0::PG != 0 && cr3 != self.cr3 {
-            self.cr3 = cr3 & 0xFFFF_F018;
+            self.cr3 = cr3 & 0xFFFF_FFF8;
             self.tlb.flush(true);
+            self.load_pdptes(bus);
         }
         self.eflags = (new_flags & (flag::WRITABLE | flag::VM)) | flag::FIXED;
         self.eip = eip;

@@ -336,7 +336,7 @@ impl Cpu {
             || ins.op1_register().is_cr()
             || ins.op1_register().is_dr()
         {
-            return self.mov_control(ins);
+            return self.mov_control(bus, ins);
         }
         if ins.op0_kind() == OpKind::Memory
             && ins.op1_kind() == OpKind::Register

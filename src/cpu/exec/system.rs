@@ -304,7 +304,7 @@ impl Cpu {
     }
 
     /// MOV to or from a control or debug register.
-    pub(crate) fn mov_control(&mut self, ins: &Instruction) -> Result<()> {
+    pub(crate) fn mov_control(&mut self, bus: &mut dyn Bus, ins: &Instruction) -> Result<()> {
         self.require_ring0()?;
         let (destination, source) = (ins.op0_register(), ins.op1_register());
         if source.is_cr() || source.is_dr() {
@@ -321,14 +321,19 @@ impl Cpu {
         }
         let value = self.reg(source);
         match destination {
-            Register::CR0 => self.set_cr0(value),
+            Register::CR0 => {
+                self.set_cr0(value)?;
+                self.load_pdptes(bus);
+                Ok(())
+            }
             Register::CR2 => {
                 self.cr2 = value;
                 Ok(())
             }
             Register::CR3 => {
-                self.cr3 = value & 0xFFFF_F018;
+                self.cr3 = value & 0xFFFF_FFF8;
                 self.tlb.flush(true);
+                self.load_pdptes(bus);
                 Ok(())
             }
             Register::CR4 => {
@@ -339,6 +344,7 @@ impl Cpu {
                     self.tlb.flush(false);
                 }
                 self.cr4 = value;
+                self.load_pdptes(bus);
                 Ok(())
             }
             r if r.is_dr() => {
