@@ -11,10 +11,12 @@ pub mod bus;
 pub mod decode;
 mod exec;
 pub mod fault;
+pub mod fpu;
 mod interrupt;
 pub mod mmu;
 mod segment;
 pub mod simd;
+pub mod softfloat;
 mod stack;
 pub mod state;
 mod task;
@@ -75,6 +77,8 @@ pub struct Cpu {
     pub cr3: u32,
     pub cr4: u32,
     pub dr: [u32; 8],
+    /// x87, MMX and SSE state.
+    pub fpu: fpu::Fpu,
     /// Current privilege level (CS.RPL in protected mode, 3 in virtual-8086 mode).
     pub cpl: u8,
     pub msr: Msrs,
@@ -115,6 +119,7 @@ impl Cpu {
             cr3: 0,
             cr4: 0,
             dr: [0; 8],
+            fpu: fpu::Fpu::default(),
             cpl: 0,
             msr: Msrs::default(),
             cycles: 0,
@@ -172,6 +177,7 @@ impl Cpu {
         self.cr4 = 0;
         self.dr = [0, 0, 0, 0, 0, 0, 0xFFFF_0FF0, 0x400];
         self.cpl = 0;
+        self.fpu = fpu::Fpu::default();
         self.msr = Msrs {
             apic_base: 0xFEE0_0900,
             pat: 0x0007_0406_0007_0406,

@@ -7,8 +7,10 @@ mod control;
 mod data;
 mod integer;
 mod operand;
+mod sse;
 mod string;
 mod system;
+mod x87;
 
 use super::Cpu;
 use super::bus::Bus;
@@ -63,6 +65,8 @@ impl Cpu {
             m if string::handles(m) => self.execute_string(bus, ins),
             m if system::handles(m) => self.execute_system(bus, ins),
             m if integer::handles(m) => self.execute_integer(bus, ins),
+            m if x87::handles(m) => self.execute_x87(bus, ins),
+            m if sse::handles(m) => self.execute_sse(bus, ins),
             _ => Err(Fault::ud()),
         }
     }
