@@ -71,6 +71,9 @@ mod misc;
 mod round;
 pub mod sse;
 
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests;
+
 pub use f80::{F80, FxamClass, X87Result};
 pub use misc::Remainder;
 

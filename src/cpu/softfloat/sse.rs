@@ -56,60 +56,55 @@ impl CmpPredicate {
     }
 }
 
-macro_rules! binary_ops {
-    ($ty:ty, $fmt:expr, $add:ident, $sub:ident, $mul:ident, $div:ident, $sqrt:ident) => {
-        pub fn $add(a: $ty, b: $ty, ctl: SseControl) -> ($ty, Flags) {
-            let (r, f) = binary(a as u64, b as u64, $fmt, ctl, |x, y| {
-                arith::add(x, y, ctl.rounding)
-            });
-            (r as $ty, f)
-        }
-
-        pub fn $sub(a: $ty, b: $ty, ctl: SseControl) -> ($ty, Flags) {
-            let (r, f) = binary(a as u64, b as u64, $fmt, ctl, |x, y| {
-                arith::add(x, y.negate(), ctl.rounding)
-            });
-            (r as $ty, f)
-        }
-
-        pub fn $mul(a: $ty, b: $ty, ctl: SseControl) -> ($ty, Flags) {
-            let (r, f) = binary(a as u64, b as u64, $fmt, ctl, arith::mul);
-            (r as $ty, f)
-        }
-
-        pub fn $div(a: $ty, b: $ty, ctl: SseControl) -> ($ty, Flags) {
-            let (r, f) = binary(a as u64, b as u64, $fmt, ctl, arith::div);
-            (r as $ty, f)
-        }
-
-        pub fn $sqrt(a: $ty, ctl: SseControl) -> ($ty, Flags) {
-            let (r, f) = match $fmt.unpack(a as u64) {
-                (Operand::Num(x), denormal) => finish(arith::sqrt(x), $fmt, ctl, denormal),
-                (op, _) => nan_result(&[op], $fmt),
-            };
-            (r as $ty, f)
-        }
-    };
+/// ADDSS: `a + b`.
+pub fn f32_add(a: u32, b: u32, ctl: SseControl) -> (u32, Flags) {
+    narrow(add(a.into(), b.into(), Format::F32, ctl))
 }
 
-binary_ops!(
-    u32,
-    Format::F32,
-    f32_add,
-    f32_sub,
-    f32_mul,
-    f32_div,
-    f32_sqrt
-);
-binary_ops!(
-    u64,
-    Format::F64,
-    f64_add,
-    f64_sub,
-    f64_mul,
-    f64_div,
-    f64_sqrt
-);
+/// SUBSS: `a - b`.
+pub fn f32_sub(a: u32, b: u32, ctl: SseControl) -> (u32, Flags) {
+    narrow(sub(a.into(), b.into(), Format::F32, ctl))
+}
+
+/// MULSS: `a * b`.
+pub fn f32_mul(a: u32, b: u32, ctl: SseControl) -> (u32, Flags) {
+    narrow(binary(a.into(), b.into(), Format::F32, ctl, arith::mul))
+}
+
+/// DIVSS: `a / b`.
+pub fn f32_div(a: u32, b: u32, ctl: SseControl) -> (u32, Flags) {
+    narrow(binary(a.into(), b.into(), Format::F32, ctl, arith::div))
+}
+
+/// SQRTSS.
+pub fn f32_sqrt(a: u32, ctl: SseControl) -> (u32, Flags) {
+    narrow(sqrt(a.into(), Format::F32, ctl))
+}
+
+/// ADDSD: `a + b`.
+pub fn f64_add(a: u64, b: u64, ctl: SseControl) -> (u64, Flags) {
+    add(a, b, Format::F64, ctl)
+}
+
+/// SUBSD: `a - b`.
+pub fn f64_sub(a: u64, b: u64, ctl: SseControl) -> (u64, Flags) {
+    sub(a, b, Format::F64, ctl)
+}
+
+/// MULSD: `a * b`.
+pub fn f64_mul(a: u64, b: u64, ctl: SseControl) -> (u64, Flags) {
+    binary(a, b, Format::F64, ctl, arith::mul)
+}
+
+/// DIVSD: `a / b`.
+pub fn f64_div(a: u64, b: u64, ctl: SseControl) -> (u64, Flags) {
+    binary(a, b, Format::F64, ctl, arith::div)
+}
+
+/// SQRTSD.
+pub fn f64_sqrt(a: u64, ctl: SseControl) -> (u64, Flags) {
+    sqrt(a, Format::F64, ctl)
+}
 
 /// MINSS: `a < b ? a : b`; any NaN (IE) or two zeros give `b` unchanged.
 pub fn f32_min(a: u32, b: u32) -> (u32, Flags) {
@@ -144,13 +139,8 @@ pub fn f32_comi(a: u32, b: u32, signaling: bool) -> (Relation, Flags) {
 
 /// CVTSI2SS: rounds by the control's rounding mode.
 pub fn f32_from_i32(v: i32, ctl: SseControl) -> (u32, Flags) {
-    let (r, f) = finish(
-        Num::finite(v < 0, 63, v.unsigned_abs().into()).into(),
-        Format::F32,
-        ctl,
-        false,
-    );
-    (r as u32, f)
+    let n = Num::finite(v < 0, 63, v.unsigned_abs().into());
+    narrow(finish(n.into(), Format::F32, ctl, false))
 }
 
 /// CVTSS2SI: rounds by the control's rounding mode; NaNs and values out of range give
@@ -167,7 +157,7 @@ pub fn f32_to_i32_trunc(a: u32) -> (i32, Flags) {
 /// CVTSS2SD: exact; a signalling NaN is quietened (IE).
 pub fn f32_to_f64(a: u32) -> (u64, Flags) {
     convert(
-        a as u64,
+        a.into(),
         Format::F32,
         Format::F64,
         SseControl::from_mxcsr(0),
@@ -176,8 +166,29 @@ pub fn f32_to_f64(a: u32) -> (u64, Flags) {
 
 /// CVTSD2SS: rounds by the control's mode, flushing tiny results when FTZ is set.
 pub fn f64_to_f32(a: u64, ctl: SseControl) -> (u32, Flags) {
-    let (r, f) = convert(a, Format::F64, Format::F32, ctl);
-    (r as u32, f)
+    narrow(convert(a, Format::F64, Format::F32, ctl))
+}
+
+/// A single's bits from the low half of the internal `u64`.
+fn narrow((bits, flags): (u64, Flags)) -> (u32, Flags) {
+    (bits as u32, flags)
+}
+
+fn add(a: u64, b: u64, fmt: Format, ctl: SseControl) -> (u64, Flags) {
+    binary(a, b, fmt, ctl, |x, y| arith::add(x, y, ctl.rounding))
+}
+
+fn sub(a: u64, b: u64, fmt: Format, ctl: SseControl) -> (u64, Flags) {
+    binary(a, b, fmt, ctl, |x, y| {
+        arith::add(x, y.negate(), ctl.rounding)
+    })
+}
+
+fn sqrt(a: u64, fmt: Format, ctl: SseControl) -> (u64, Flags) {
+    match fmt.unpack(a) {
+        (Operand::Num(x), denormal) => finish(arith::sqrt(x), fmt, ctl, denormal),
+        (op, _) => nan_result(&[op], fmt),
+    }
 }
 
 fn binary(
