@@ -11,10 +11,7 @@ fn add_carry(size: Size, a: u32, b: u32, carry: bool) -> Out {
     let cf = (wide >> size.bits()) & 1 != 0;
     // Signed overflow: both operands differ in sign from the result.
     let of = msb(size, (a ^ r) & (b ^ r));
-    Out::all(
-        r,
-        flag(cf, CF) | flag(of, OF) | ((a ^ b ^ r) & AF) | szp(size, r),
-    )
+    arith_out(size, r, cf, of, a ^ b ^ r)
 }
 
 /// `a - b - borrow`, all six flags.
@@ -27,9 +24,15 @@ fn sub_borrow(size: Size, a: u32, b: u32, borrow: bool) -> Out {
     let cf = (wide >> size.bits()) & 1 != 0;
     // Signed overflow: the operands differ in sign and the result took the subtrahend's.
     let of = msb(size, (a ^ b) & (a ^ r));
+    arith_out(size, r, cf, of, a ^ b ^ r)
+}
+
+/// `carries` has bit 4 set where a carry or borrow crossed from bit 3 into bit 4: AF.
+#[inline]
+fn arith_out(size: Size, r: u32, cf: bool, of: bool, carries: u32) -> Out {
     Out::all(
         r,
-        flag(cf, CF) | flag(of, OF) | ((a ^ b ^ r) & AF) | szp(size, r),
+        flag(cf, CF) | flag(of, OF) | (carries & AF) | szp(size, r),
     )
 }
 
@@ -81,7 +84,8 @@ pub fn neg(size: Size, a: u32) -> Out {
     sub_borrow(size, 0, a, false)
 }
 
-/// XADD: returns the sum for the destination and the old destination for the source.
+/// XADD: returns the sum for the destination and the old destination for the source. Write
+/// the source first: when both are one register, the sum wins.
 #[inline]
 pub fn xadd(size: Size, dst: u32, src: u32) -> (Out, u32) {
     (add(size, dst, src), dst & size.mask())
@@ -89,22 +93,18 @@ pub fn xadd(size: Size, dst: u32, src: u32) -> (Out, u32) {
 
 /// CMPXCHG with accumulator `acc`: flags of `CMP acc, dst`; returns the new destination and
 /// the new accumulator. The destination is always written (the old value when unequal), as on
-/// a P6, so a memory destination is written either way.
+/// a P6, so a memory destination is written either way. Write the accumulator first: when the
+/// destination is the accumulator itself, the destination's value wins.
 #[inline]
 pub fn cmpxchg(size: Size, acc: u32, dst: u32, src: u32) -> (Out, u32) {
     let cmp = sub(size, acc, dst);
-    let dst = dst & size.mask();
-    if cmp.value == 0 {
-        (
-            Out {
-                value: src & size.mask(),
-                ..cmp
-            },
-            acc & size.mask(),
-        )
+    let (acc, dst) = (acc & size.mask(), dst & size.mask());
+    let (dst, acc) = if cmp.value == 0 {
+        (src & size.mask(), acc)
     } else {
-        (Out { value: dst, ..cmp }, dst)
-    }
+        (dst, dst)
+    };
+    (Out { value: dst, ..cmp }, acc)
 }
 
 /// Result of CMPXCHG8B, which writes ZF only.
@@ -121,17 +121,7 @@ pub struct Cmpxchg8b {
 
 #[inline]
 pub fn cmpxchg8b(edx_eax: u64, ecx_ebx: u64, mem: u64) -> Cmpxchg8b {
-    if edx_eax == mem {
-        Cmpxchg8b {
-            zf: true,
-            mem: ecx_ebx,
-            edx_eax,
-        }
-    } else {
-        Cmpxchg8b {
-            zf: false,
-            mem,
-            edx_eax: mem,
-        }
-    }
+    let zf = edx_eax == mem;
+    let (mem, edx_eax) = if zf { (ecx_ebx, edx_eax) } else { (mem, mem) };
+    Cmpxchg8b { zf, mem, edx_eax }
 }

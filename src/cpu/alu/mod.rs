@@ -22,25 +22,28 @@
 //! # Undefined flags
 //!
 //! The SDM (Intel 64 and IA-32 Architectures Software Developer's Manual, Volume 2, the
-//! "Flags Affected" section of each instruction page) leaves these flags undefined. Each
-//! [`Out`] reports them for its inputs in `undefined`; we still produce a deterministic value,
-//! given in the last column ("kept" means not written, so the old value stays).
+//! "Flags Affected" section of each instruction's page, named in the first column) leaves
+//! these status flags undefined. Each [`Out`] lists them for its inputs in `undefined`. We
+//! still produce a deterministic value, given in the last column; "kept" means we do not
+//! write the flag, so it keeps its old value. Where public sources document no P6 behaviour,
+//! the choice is whatever falls out of the defined computation, or 0.
 //!
-//! | Instruction (SDM Vol. 2 page)          | Undefined                                      | Our value |
-//! |----------------------------------------|------------------------------------------------|-----------|
-//! | ADD ADC SUB SBB CMP NEG INC DEC XADD CMPXCHG | none                                     | |
-//! | AND, OR, XOR, TEST                     | AF                                             | AF = 0 |
-//! | NOT, BSWAP, CMPXCHG8B (ZF only)        | none (no other flag is touched)                | |
-//! | SAL/SAR/SHL/SHR                        | AF if count ≠ 0; OF if count > 1; CF for SHL/SHR if count ≥ operand width | AF = 0; OF as for count 1 (SHL: MSB(result) ^ CF, SHR: MSB(source), SAR: 0); CF = last bit shifted out of the widened operand |
-//! | RCL/RCR/ROL/ROR                        | OF if the masked count is > 1                   | OF by the count-1 rule applied to the result (left: MSB ^ CF, right: two top bits) |
-//! | SHLD, SHRD                             | AF if count ≠ 0; OF if count > 1; the result and all six flags if count > operand size (16-bit only) | AF = 0; OF = sign change of the destination; P6 result for count > 16 (see [`shld`]) |
-//! | MUL, IMUL                              | SF ZF AF PF                                    | SF ZF PF of the low half (the destination for the truncating form), AF = 0 |
-//! | DIV, IDIV                              | all six                                        | kept |
-//! | BSF, BSR                               | CF OF SF AF PF (and the destination when the source is 0) | kept; destination kept |
-//! | BT, BTS, BTR, BTC                      | OF SF AF PF                                    | kept |
-//! | DAA, DAS                               | OF                                             | OF = 0 |
-//! | AAA, AAS                               | OF SF ZF PF                                    | SF ZF PF of the new AL, OF = 0 |
-//! | AAM, AAD                               | OF AF CF                                       | all 0 |
+//! | SDM page                 | Undefined                                        | Our value |
+//! |--------------------------|--------------------------------------------------|-----------|
+//! | ADD ADC SUB SBB CMP NEG INC DEC XADD CMPXCHG | none                         | |
+//! | CMPXCHG8B                | none (writes ZF only)                            | |
+//! | NOT, BSWAP               | none (no flag written)                           | |
+//! | AND, OR, XOR, TEST       | AF                                               | 0 |
+//! | SAL/SAR/SHL/SHR          | count ≠ 0: AF; count > 1: OF; SHL/SHR with count ≥ operand width: CF | AF 0; OF by the count-1 rule (SHL: MSB(result) ^ CF, SHR: MSB(source), SAR: 0); CF the last bit shifted out of the zero-extended operand |
+//! | RCL/RCR/ROL/ROR          | masked count > 1: OF                             | OF by the count-1 rule on the result (left: MSB ^ CF; right: XOR of the two top bits) |
+//! | SHLD, SHRD               | count ≠ 0: AF; count > 1: OF; count > operand size (16-bit only): all six, and the result | AF 0; OF = the destination's sign changed; result and flags as a P6 (see [`shld`]) |
+//! | MUL, IMUL                | SF ZF AF PF                                      | SF ZF PF of the low half (the truncated product), AF 0 |
+//! | DIV, IDIV                | all six                                          | kept |
+//! | BSF, BSR                 | CF OF SF AF PF; the destination if the source is 0 | kept; destination kept (as a P6) |
+//! | BT, BTS, BTR, BTC        | OF SF AF PF (ZF is unaffected)                   | kept |
+//! | DAA, DAS                 | OF                                               | 0 |
+//! | AAA, AAS                 | OF SF ZF PF                                      | OF 0; SF ZF PF of the new AL |
+//! | AAM, AAD                 | OF AF CF                                         | 0 |
 //!
 //! The host-CPU tests compare every flag not marked undefined, and print how often the host
 //! agrees with our choice for the undefined ones.
@@ -52,6 +55,8 @@ mod cond;
 mod logic;
 mod muldiv;
 mod shift;
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests;
 
 pub use arith::{Cmpxchg8b, adc, add, cmpxchg, cmpxchg8b, dec, inc, neg, sbb, sub, xadd};
 pub use bcd::{aaa, aad, aam, aas, daa, das};
