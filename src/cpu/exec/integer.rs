@@ -227,8 +227,12 @@ impl Cpu {
                 let source = self.read_operand(bus, ins, 1)?;
                 let (out, new_accumulator) =
                     alu::cmpxchg(width, self.reg(accumulator), destination, source);
+                // The destination is always written (the old value when unequal); the
+                // accumulator only on a mismatch, so `cmpxchg eax, r` ends with EAX = r.
                 self.write_operand(bus, ins, 0, out.value)?;
-                self.set_reg(accumulator, new_accumulator);
+                if out.flags & flag::ZF == 0 {
+                    self.set_reg(accumulator, new_accumulator);
+                }
                 self.eflags = out.apply(self.eflags);
                 Ok(())
             }
