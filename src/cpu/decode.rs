@@ -22,7 +22,7 @@ const MAX_BLOCK: usize = 32;
 
 /// Instructions whose only CPUID features are these exist on a Pentium III; anything else
 /// (SSE2 and later, 3DNow!, long mode, ...) is #UD there.
-fn pentium_iii_has(features: &[CpuidFeature]) -> bool {
+pub fn pentium_iii_has(features: &[CpuidFeature]) -> bool {
     features.iter().all(|f| {
         matches!(
             f,
