@@ -10,7 +10,7 @@ use super::bus::Bus;
 use super::fault::{Fault, Result};
 use super::mmu::Access;
 use iced_x86::{
-    CpuidFeature, Decoder, DecoderError, DecoderOptions, FlowControl, Instruction, Mnemonic,
+    Code, CpuidFeature, Decoder, DecoderError, DecoderOptions, FlowControl, Instruction, Mnemonic,
 };
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -20,8 +20,13 @@ const MAX_INSTRUCTION: usize = 15;
 /// Blocks stop after this many instructions so one never runs far past an event deadline.
 const MAX_BLOCK: usize = 32;
 
-/// Instructions whose only CPUID features are these exist on a Pentium III; anything else
-/// (SSE2 and later, 3DNow!, long mode, ...) is #UD there.
+/// Whether a Pentium III executes `code`; anything else (SSE2 and later, 3DNow!, long mode,
+/// ...) is #UD there. iced files PADDQ mm, mm/m64 under MMX, but it came with SSE2.
+pub fn pentium_iii_executes(code: Code) -> bool {
+    code != Code::Paddq_mm_mmm64 && pentium_iii_has(code.cpuid_features())
+}
+
+/// Instructions whose only CPUID features are these exist on a Pentium III.
 fn pentium_iii_has(features: &[CpuidFeature]) -> bool {
     features.iter().all(|f| {
         matches!(
@@ -160,7 +165,7 @@ impl Cpu {
             if decoder.last_error() == DecoderError::NoMoreBytes {
                 break;
             }
-            if instruction.is_invalid() || !pentium_iii_has(instruction.cpuid_features()) {
+            if instruction.is_invalid() || !pentium_iii_executes(instruction.code()) {
                 if instructions.is_empty() {
                     return Err(Fault::ud());
                 }
@@ -208,7 +213,7 @@ impl Cpu {
             DecoderOptions::NONE,
         );
         let instruction = decoder.decode();
-        if instruction.is_invalid() || !pentium_iii_has(instruction.cpuid_features()) {
+        if instruction.is_invalid() || !pentium_iii_executes(instruction.code()) {
             // Longer than 15 bytes (a run of prefixes) is #GP; anything else undefined is #UD.
             if decoder.last_error() == DecoderError::NoMoreBytes {
                 return Err(Fault::gp(0));
@@ -216,5 +221,21 @@ impl Cpu {
             return Err(Fault::ud());
         }
         Ok(instruction)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pentium_iii_instruction_sets() {
+        assert!(pentium_iii_executes(Code::Paddd_mm_mmm64));
+        assert!(pentium_iii_executes(Code::Addps_xmm_xmmm128));
+        assert!(pentium_iii_executes(Code::Cmovne_r32_rm32));
+        // SSE2, although iced lists PADDQ mm under MMX.
+        assert!(!pentium_iii_executes(Code::Paddq_mm_mmm64));
+        assert!(!pentium_iii_executes(Code::Psubq_mm_mmm64));
+        assert!(!pentium_iii_executes(Code::Addpd_xmm_xmmm128));
     }
 }

@@ -3,6 +3,7 @@
 
 mod egl;
 mod frontend;
+mod hostdiff;
 mod png;
 mod script;
 
@@ -12,6 +13,7 @@ use std::process::ExitCode;
 
 const USAGE: &str = "\
 usage: oxbox run [OPTIONS] [CONTENT]
+       oxbox cpu-test host-diff [OPTIONS]   (see oxbox help cpu-test)
 
 Plays the Oxbox libretro core as a frontend would: loads oxbox_libretro.so, gives it a headless
 OpenGL context (EGL, surfaceless), runs it and ends with the line
@@ -42,8 +44,18 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]),
+        Some("cpu-test") => match args.get(1).map(String::as_str) {
+            Some("host-diff") => hostdiff::run(&args[2..]),
+            _ => Err(format!(
+                "expected a cpu-test command\n\n{}",
+                hostdiff::USAGE
+            )),
+        },
         Some("help" | "--help" | "-h") => {
-            print!("{USAGE}");
+            match args.get(1).map(String::as_str) {
+                Some("cpu-test") => print!("{}", hostdiff::USAGE),
+                _ => print!("{USAGE}"),
+            }
             Ok(())
         }
         _ => Err(format!("expected a command\n\n{USAGE}")),

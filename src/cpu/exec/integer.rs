@@ -346,3 +346,55 @@ fn accumulator(width: Size) -> (Register, Register) {
         Size::Dword => (Register::EAX, Register::EDX),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::cpu::{Bus, Cpu};
+
+    /// 64 KiB of RAM and nothing else.
+    struct Ram(Vec<u8>);
+
+    impl Bus for Ram {
+        fn ram(&mut self) -> &mut [u8] {
+            &mut self.0
+        }
+        fn read(&mut self, _addr: u32, _size: usize) -> u32 {
+            u32::MAX
+        }
+        fn write(&mut self, _addr: u32, _size: usize, _value: u32) {}
+        fn io_read(&mut self, _port: u16, _size: usize) -> u32 {
+            u32::MAX
+        }
+        fn io_write(&mut self, _port: u16, _size: usize, _value: u32) {}
+    }
+
+    /// Runs one real-mode instruction at 0000:0000 with `eax` and `ecx`; returns EAX.
+    fn run(code: &[u8], eax: u32, ecx: u32) -> u32 {
+        let mut ram = Ram(vec![0; 0x1_0000]);
+        ram.0[..code.len()].copy_from_slice(code);
+        let mut cpu = Cpu::new();
+        cpu.seg[1] = crate::cpu::state::Segment::real(0);
+        cpu.eip = 0;
+        cpu.regs[0] = eax;
+        cpu.regs[1] = ecx;
+        cpu.run(&mut ram, cpu.cycles + 1);
+        assert_eq!(cpu.eip, code.len() as u32);
+        cpu.regs[0]
+    }
+
+    #[test]
+    fn cmpxchg_into_the_accumulator_takes_the_source() {
+        // CMPXCHG AL, CH: AL always equals itself, so AL takes CH (found by host-diff).
+        assert_eq!(
+            run(&[0x0F, 0xB0, 0xE8], 0x1234_5601, 0x0000_9900),
+            0x1234_5699
+        );
+        // CMPXCHG EAX, ECX (0x66 in 16-bit code).
+        assert_eq!(run(&[0x66, 0x0F, 0xB1, 0xC8], 7, 0xABCD_0123), 0xABCD_0123);
+        // A mismatch still loads the accumulator: CMPXCHG CL, AL with AL != CL.
+        assert_eq!(
+            run(&[0x0F, 0xB0, 0xC1], 0x0000_0011, 0x0000_0022),
+            0x0000_0022
+        );
+    }
+}

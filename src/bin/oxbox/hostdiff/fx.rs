@@ -1,0 +1,164 @@
+//! The FXSAVE image that carries x87, MMX and SSE state between the sides (32-bit layout of
+//! the SDM's FXSAVE table): random initial images, and the fields that are compared.
+
+use super::rng::Rng;
+use iced_x86::{Code, CpuidFeature, Mnemonic};
+
+pub const SIZE: usize = 512;
+pub type Image = [u8; SIZE];
+
+const FCW: usize = 0;
+const FSW: usize = 2;
+const FTW: usize = 4;
+const MXCSR: usize = 24;
+const ST0: usize = 32;
+const XMM0: usize = 160;
+
+/// FSW condition-code bits C0, C1, C2, C3.
+const C0: u16 = 1 << 8;
+const C1: u16 = 1 << 9;
+const C2: u16 = 1 << 10;
+const C3: u16 = 1 << 14;
+
+/// A random state: every rounding and precision control, usually masked exceptions, any stack
+/// top and tags, and register values from every class (normals, zeros, denormals, infinities,
+/// NaNs, unsupported encodings). MXCSR has no DAZ, which a Pentium III lacks.
+pub fn random(rng: &mut Rng) -> Box<Image> {
+    let mut image = Box::new([0u8; SIZE]);
+    let unmasked = if rng.one_in(8) { rng.below(64) } else { 0 };
+    // FCW: exception masks, precision control (bits 8-9), rounding control (bits 10-11).
+    let fcw = (0x037F & !(unmasked as u16)) | ((rng.below(16) as u16) << 8);
+    // FSW: TOP (bits 11-13) and sometimes pending exception flags.
+    let exceptions = if rng.one_in(4) { rng.below(64) } else { 0 };
+    let fsw = ((rng.below(8) as u16) << 11) | exceptions as u16;
+    let ftw = if rng.one_in(2) {
+        0xFF
+    } else {
+        rng.below(256) as u8
+    };
+    // MXCSR: masks (bits 7-12), rounding control (bits 13-14), flush to zero (bit 15).
+    let mxcsr = (0x1F80 & !(unmasked << 7)) | (rng.below(4) << 13) | (rng.below(2) << 15);
+    image[FCW..FCW + 2].copy_from_slice(&fcw.to_le_bytes());
+    image[FSW..FSW + 2].copy_from_slice(&fsw.to_le_bytes());
+    image[FTW] = ftw;
+    image[MXCSR..MXCSR + 4].copy_from_slice(&mxcsr.to_le_bytes());
+    for i in 0..8 {
+        let (mantissa, exponent) = extended(rng);
+        let slot = ST0 + 16 * i;
+        image[slot..slot + 8].copy_from_slice(&mantissa.to_le_bytes());
+        image[slot + 8..slot + 10].copy_from_slice(&exponent.to_le_bytes());
+    }
+    for i in 0..32 {
+        let lane = XMM0 + 4 * i;
+        image[lane..lane + 4].copy_from_slice(&single(rng).to_le_bytes());
+    }
+    image
+}
+
+/// An 80-bit value as (significand, sign and exponent).
+fn extended(rng: &mut Rng) -> (u64, u16) {
+    let sign = (rng.below(2) as u16) << 15;
+    let random = rng.next_u64();
+    match rng.below(8) {
+        0 => (0, sign),
+        1 => (random >> 1, sign),
+        2 => (1 << 63, sign | 0x7FFF),
+        3 => (random | 1 << 63 | 1, sign | 0x7FFF),
+        4 => (random, rng.below(0x8000) as u16),
+        _ => (
+            random | 1 << 63,
+            sign | (0x3FFF - 64 + rng.below(128)) as u16,
+        ),
+    }
+}
+
+/// A 32-bit float's bits, from every class.
+fn single(rng: &mut Rng) -> u32 {
+    let sign = rng.below(2) << 31;
+    let random = rng.next_u32();
+    match rng.below(8) {
+        0 => sign,
+        1 => sign | (random & 0x007F_FFFF),
+        2 => sign | 0x7F80_0000,
+        3 => sign | 0x7F80_0000 | (random & 0x007F_FFFF) | 1,
+        4 => random,
+        _ => sign | (127 - 20 + rng.below(40)) << 23 | (random & 0x007F_FFFF),
+    }
+}
+
+/// A compared field: its offset, length and, for FSW, the bits that count.
+pub struct Field {
+    pub name: String,
+    pub offset: usize,
+    pub len: usize,
+    pub mask: u16,
+}
+
+/// The architecturally defined fields after `mnemonic`: FCW, FSW without the condition codes
+/// the SDM calls undefined for it, the abridged tag word, MXCSR, the eight x87/MMX registers
+/// (80 bits each) and the eight XMM registers. Not compared: FOP, FIP, FCS, FDP and FDS
+/// (recent CPUs store them only on x87 exceptions, or not at all), MXCSR_MASK (model-specific)
+/// and the reserved bytes.
+pub fn fields(code: Code) -> Vec<Field> {
+    let field = |name: String, offset, len, mask| Field {
+        name,
+        offset,
+        len,
+        mask,
+    };
+    let mut fields = vec![
+        field("FCW".into(), FCW, 2, 0xFFFF),
+        field("FSW".into(), FSW, 2, !undefined_condition_codes(code)),
+        field("FTW".into(), FTW, 1, 0xFF),
+        field("MXCSR".into(), MXCSR, 4, 0xFFFF),
+    ];
+    fields.extend((0..8).map(|i| field(format!("ST/MM{i}"), ST0 + 16 * i, 10, 0xFFFF)));
+    fields.extend((0..8).map(|i| field(format!("XMM{i}"), XMM0 + 16 * i, 16, 0xFFFF)));
+    fields
+}
+
+/// The FSW condition codes the SDM leaves undefined after an x87 instruction ("Flags
+/// Affected"): compares, FXAM, partial remainders and FINIT define all four; FPTAN, FSIN, FCOS
+/// and FSINCOS leave C0 and C3 undefined; the control and status transfers leave all four;
+/// every other x87 instruction defines only C1. MMX and SSE instructions leave them alone.
+fn undefined_condition_codes(code: Code) -> u16 {
+    use Mnemonic as M;
+    let x87 = code.cpuid_features().iter().any(|f| {
+        matches!(
+            f,
+            CpuidFeature::FPU | CpuidFeature::FPU287 | CpuidFeature::FPU387
+        )
+    });
+    match code.mnemonic() {
+        _ if !x87 => 0,
+        M::Fcom
+        | M::Fcomp
+        | M::Fcompp
+        | M::Fucom
+        | M::Fucomp
+        | M::Fucompp
+        | M::Ficom
+        | M::Ficomp
+        | M::Ftst
+        | M::Fxam
+        | M::Fprem
+        | M::Fprem1
+        | M::Fninit
+        | M::Finit
+        | M::Fcomi
+        | M::Fcomip
+        | M::Fucomi
+        | M::Fucomip => 0,
+        M::Fptan | M::Fsin | M::Fcos | M::Fsincos => C0 | C3,
+        M::Fldcw
+        | M::Fnstcw
+        | M::Fstcw
+        | M::Fnstsw
+        | M::Fstsw
+        | M::Fnclex
+        | M::Fclex
+        | M::Fnop
+        | M::Wait => C0 | C1 | C2 | C3,
+        _ => C0 | C2 | C3,
+    }
+}
