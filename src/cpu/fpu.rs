@@ -171,6 +171,16 @@ impl Fpu {
         }
     }
 
+    /// Recomputes ES and B from the exception flags and masks, as the FPU does whenever the
+    /// status or control word is loaded (FLDCW, FLDENV, FRSTOR, FXRSTOR).
+    pub fn update_summary(&mut self) {
+        if self.status & !self.control & cw::MASKS != 0 {
+            self.status |= sw::ES | sw::B;
+        } else {
+            self.status &= !(sw::ES | sw::B);
+        }
+    }
+
     /// Whether any of `flags` is unmasked.
     pub fn unmasked(&self, flags: u8) -> bool {
         u16::from(flags) & !self.control & cw::MASKS != 0

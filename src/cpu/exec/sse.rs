@@ -677,6 +677,7 @@ impl Cpu {
             fpu.regs[physical] = value;
         }
         fpu.set_abridged_tags(words[1] as u8);
+        fpu.update_summary();
         fpu.xmm = xmm;
         Ok(())
     }

@@ -616,12 +616,7 @@ impl Cpu {
     /// FLDCW and friends: a new control word may unmask exceptions already flagged.
     fn set_control_word(&mut self, control: u16) {
         self.fpu.control = control | 0x0040;
-        let pending = self.fpu.status & !control & cw::MASKS != 0;
-        if pending {
-            self.fpu.status |= sw::ES | sw::B;
-        } else {
-            self.fpu.status &= !(sw::ES | sw::B);
-        }
+        self.fpu.update_summary();
     }
 
     /// Records the instruction's address and opcode, and the memory operand's address.
