@@ -5,6 +5,7 @@ use super::operand::{segment_of, size_of};
 use crate::cpu::Cpu;
 use crate::cpu::bus::Bus;
 use crate::cpu::fault::{Fault, Result};
+use crate::cpu::mmu::Access;
 use crate::cpu::state::{Seg, flag, reg};
 use iced_x86::{Instruction, Mnemonic as M, OpKind, Register};
 
@@ -403,11 +404,12 @@ impl Cpu {
             if level > 0 {
                 self.push(bus, size, frame & size_mask(size))?;
             }
-            // The new stack pointer must lie inside SS.
+            // A write at the new stack pointer must be possible: ENTER checks the segment
+            // limit and the page there (#SS, #PF) without writing.
             let top = self.stack_pointer(-(frame_size as i32));
-            if !self.seg[Seg::Ss as usize].contains(self.stack_offset(top), 1) {
-                return Err(Fault::ss(0));
-            }
+            let linear =
+                self.segment_address(Seg::Ss, self.stack_offset(top), size, Access::Write)?;
+            self.translate(bus, linear, Access::Write, self.user())?;
             let register = if size == 4 {
                 Register::EBP
             } else {

@@ -53,7 +53,18 @@ impl Cpu {
         }
         use Mnemonic as M;
         match ins.mnemonic() {
+            // 0F 0D is AMD's prefetch opcode, #UD here; the hint space 0F 18..0F 1F is NOP.
+            M::Reservednop
+                if matches!(
+                    ins.code(),
+                    iced_x86::Code::Reservednop_rm16_r16_0F0D
+                        | iced_x86::Code::Reservednop_rm32_r32_0F0D
+                ) =>
+            {
+                Err(Fault::ud())
+            }
             M::Nop
+            | M::Reservednop
             | M::Pause
             | M::Prefetchnta
             | M::Prefetcht0
