@@ -21,6 +21,7 @@ mod stack;
 pub mod state;
 mod task;
 mod timing;
+pub mod transcendental;
 
 pub use bus::Bus;
 use decode::{CodeCache, Fetched};
