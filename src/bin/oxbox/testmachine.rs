@@ -93,12 +93,12 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         Stop::Exit(_) => {}
         Stop::Halted {
             interrupts_enabled: false,
-        } => eprintln!("testmachine: HLT with interrupts disabled, before {place}"),
+        } => eprintln!("testmachine: HLT with interrupts disabled; stopped at {place}"),
         Stop::Halted {
             interrupts_enabled: true,
         } => eprintln!(
-            "testmachine: HLT with interrupts enabled, before {place}; nothing on this machine \
-             raises an interrupt"
+            "testmachine: HLT with interrupts enabled, but nothing on this machine raises one; \
+             stopped at {place}"
         ),
         Stop::Shutdown => {
             eprintln!("testmachine: triple fault at {place}; a PC would reset, this machine stops")
