@@ -25,8 +25,8 @@ enum Ref {
 struct Asm {
     origin: u32,
     code: Vec<u8>,
-    labels: HashMap<&'static str, u32>,
-    references: Vec<(usize, &'static str, Ref)>,
+    labels: HashMap<String, u32>,
+    references: Vec<(usize, String, Ref)>,
 }
 
 impl Asm {
@@ -44,14 +44,26 @@ impl Asm {
         self
     }
 
-    fn label(&mut self, name: &'static str) -> &mut Asm {
+    fn label(&mut self, name: &str) -> &mut Asm {
         let here = self.origin + self.code.len() as u32;
-        assert!(self.labels.insert(name, here).is_none(), "{name} twice");
+        assert!(
+            self.labels.insert(name.into(), here).is_none(),
+            "{name} twice"
+        );
         self
     }
 
-    fn refer(&mut self, name: &'static str, kind: Ref) -> &mut Asm {
-        self.references.push((self.code.len(), name, kind));
+    /// A label outside the code: an address computed by the test.
+    fn label_at(&mut self, name: &str, address: u32) -> &mut Asm {
+        assert!(
+            self.labels.insert(name.into(), address).is_none(),
+            "{name} twice"
+        );
+        self
+    }
+
+    fn refer(&mut self, name: &str, kind: Ref) -> &mut Asm {
+        self.references.push((self.code.len(), name.into(), kind));
         let width = match kind {
             Ref::Rel8 => 1,
             Ref::Rel16 | Ref::Abs16 => 2,
@@ -70,7 +82,7 @@ impl Asm {
 
     fn assemble(&self) -> Vec<u8> {
         let mut code = self.code.clone();
-        for &(at, name, kind) in &self.references {
+        for &(at, ref name, kind) in &self.references {
             let target = self.labels[name];
             let after = |width: u32| self.origin + at as u32 + width;
             match kind {
@@ -90,24 +102,19 @@ impl Asm {
     }
 
     /// 32-bit code: writes the NUL-terminated string at label `text` to the console.
-    fn print32(&mut self, text: &'static str) -> &mut Asm {
+    fn print32(&mut self, text: &str) -> &mut Asm {
         self.emit(&[0xBE]).refer(text, Ref::Abs32); // mov esi, text
-        let (next, done) = (text_label(text, "next"), text_label(text, "done"));
-        self.label(next)
+        let (next, done) = (format!("{text}.next"), format!("{text}.done"));
+        self.label(&next)
             .emit(&[0xAC]) // lodsb
             .emit(&[0x84, 0xC0]) // test al, al
             .emit(&[0x74])
-            .refer(done, Ref::Rel8) // jz done
+            .refer(&done, Ref::Rel8) // jz done
             .emit(&[0xE6, 0xE9]) // out 0xE9, al
             .emit(&[0xEB])
-            .refer(next, Ref::Rel8) // jmp next
-            .label(done)
+            .refer(&next, Ref::Rel8) // jmp next
+            .label(&done)
     }
-}
-
-/// Unique labels for a `print32` loop (leaked: tests only).
-fn text_label(text: &str, part: &str) -> &'static str {
-    Box::leak(format!("{text}.{part}").into_boxed_str())
 }
 
 // ---- ROM images ----
@@ -125,7 +132,7 @@ fn rom(program: &Asm) -> Vec<u8> {
     image.resize(ROM_SIZE, 0xF4);
     let mut reset = Asm::new(0xFFFF_FFF0);
     reset.emit(&[0xE9]).refer("start", Ref::Rel16); // jmp near start
-    reset.labels.insert("start", ROM_START);
+    reset.label_at("start", ROM_START);
     let jump = reset.assemble();
     image[ROM_SIZE - 16..][..jump.len()].copy_from_slice(&jump);
     image
@@ -581,7 +588,7 @@ fn flat_multiboot_kernel_loads_at_its_header_addresses() {
         .label("text")
         .emit(b"flat\0");
     let bss_end = BASE + 32 + a.code.len() as u32 + 64;
-    a.labels.insert("bss_last", bss_end - 4);
+    a.label_at("bss_last", bss_end - 4);
     let code = a.assemble();
     let mut file = multiboot_header(1 << 16);
     for value in [BASE, BASE, 0, bss_end, BASE + 32] {
