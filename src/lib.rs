@@ -12,6 +12,7 @@ pub mod machine;
 pub mod md5;
 pub mod render;
 pub mod screen;
+pub mod testmachine;
 
 /// The core's name as users see it.
 pub const NAME: &str = "Oxbox";

@@ -6,6 +6,7 @@ mod frontend;
 mod hostdiff;
 mod png;
 mod script;
+mod testmachine;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -38,14 +39,36 @@ options:
                       destroy the GL context before frame N and give the core a new one
   --old-frontend      offer no core-options API, message interface or bitmask input,
                       like frontends from before those existed
+
+usage: oxbox testmachine (--rom FILE | --multiboot FILE [--cmdline TEXT]) [OPTIONS]
+
+Runs a CPU test program on the bare-metal test machine (RAM, a ROM, debug ports; no devices),
+streams what it writes to the console port to stdout and ends with the line
+  testmachine: stop=exit|halt|shutdown|limit exit=VALUE|- post=0xNN|- instructions=N cycles=N
+A raw ROM image (up to 1 MiB) ends at 1 MiB and at 4 GiB and starts at the reset vector; a
+multiboot kernel (ELF, or flat with the header's load addresses) starts in flat 32-bit
+protected mode with EAX=0x2BADB002 and EBX pointing at the boot information.
+
+options:
+  --cmdline TEXT      the multiboot command line (default: empty)
+  --ram MIB           RAM from address 0, in MiB (default 64, at most 3072)
+  --limit N           stop after N instructions (default: no limit)
+  --console-port N    port whose bytes go to the console (default 0xE9)
+  --exit-port N       port whose write stops the machine with that value (default 0xF4)
+  --post-port N       port that latches POST codes (default 0x80)
+
+exit status: 0 when the program wrote 0 to the exit port; for another value V, QEMU's
+isa-debug-exit status (V << 1) | 1, modulo 256; 2 when it halted, shut down (triple fault) or
+reached the limit; 1 when it could not be started.
 ";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("run") => run(&args[1..]),
+        Some("run") => run(&args[1..]).map(|()| ExitCode::SUCCESS),
+        Some("testmachine") => testmachine::run(&args[1..]),
         Some("cpu-test") => match args.get(1).map(String::as_str) {
-            Some("host-diff") => hostdiff::run(&args[2..]),
+            Some("host-diff") => hostdiff::run(&args[2..]).map(|()| ExitCode::SUCCESS),
             _ => Err(format!(
                 "expected a cpu-test command\n\n{}",
                 hostdiff::USAGE
@@ -56,12 +79,12 @@ fn main() -> ExitCode {
                 Some("cpu-test") => print!("{}", hostdiff::USAGE),
                 _ => print!("{USAGE}"),
             }
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         _ => Err(format!("expected a command\n\n{USAGE}")),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(why) => {
             eprintln!("oxbox: {why}");
             ExitCode::FAILURE
