@@ -139,6 +139,10 @@ impl Cpu {
         if target.attrs & attr::PRESENT == 0 {
             return Err(Fault::np(selector_code(selector) + external));
         }
+        let offset = if gate32 { offset } else { offset & 0xFFFF };
+        if !target.contains(offset, 1) {
+            return Err(Fault::gp(0));
+        }
         let conforming = target.attrs & attr::DC != 0;
         let new_cpl = if conforming { self.cpl } else { target.dpl() };
         let v86 = self.v86_mode();
@@ -195,7 +199,7 @@ impl Cpu {
             ..target
         };
         self.cpl = new_cpl;
-        self.eip = if gate32 { offset } else { offset & 0xFFFF };
+        self.eip = offset;
         self.eflags &= !(flag::TF | flag::NT | flag::RF | flag::VM);
         if clear_if {
             self.eflags &= !flag::IF;

@@ -296,7 +296,10 @@ impl Cpu {
     }
 
     /// Delivers a fault, escalating to a double fault and a shutdown as the SDM describes.
+    /// Delivery takes time like any instruction, so even a guest stuck in a loop of faults
+    /// (a handler whose own fetch faults) reaches the deadline.
     fn raise(&mut self, bus: &mut dyn Bus, fault: Fault) -> Result<(), Stop> {
+        self.cycles += timing::EXCEPTION;
         match self.deliver_fault(bus, fault) {
             Ok(()) => Ok(()),
             Err(()) => Err(Stop::Shutdown),

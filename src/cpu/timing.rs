@@ -8,6 +8,9 @@
 
 use iced_x86::{Instruction, Mnemonic as M};
 
+/// Cycles to deliver an exception through the IDT.
+pub const EXCEPTION: u64 = 20;
+
 pub fn cost(ins: &Instruction) -> u64 {
     match ins.mnemonic() {
         M::Mul | M::Imul => 4,

@@ -65,6 +65,8 @@ impl Cpu {
             }
             M::Nop
             | M::Reservednop
+            | M::Endbr32
+            | M::Endbr64
             | M::Pause
             | M::Prefetchnta
             | M::Prefetcht0
