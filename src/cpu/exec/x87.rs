@@ -12,6 +12,7 @@ use crate::cpu::fault::{Fault, Result};
 use crate::cpu::fpu::{cw, sw, tag};
 use crate::cpu::softfloat::{F80, Flags, Precision, Relation, Rounding, X87Result};
 use crate::cpu::state::{cr0, flag};
+use crate::cpu::transcendental::{self, Trig};
 use iced_x86::{Instruction, MemorySize, Mnemonic as M, OpKind};
 
 pub fn handles(m: M) -> bool {
@@ -73,6 +74,14 @@ pub fn handles(m: M) -> bool {
             | M::Fxtract
             | M::Fprem
             | M::Fprem1
+            | M::Fsin
+            | M::Fcos
+            | M::Fsincos
+            | M::Fptan
+            | M::Fpatan
+            | M::F2xm1
+            | M::Fyl2x
+            | M::Fyl2xp1
             | M::Fcmovb
             | M::Fcmove
             | M::Fcmovbe
@@ -473,6 +482,67 @@ impl Cpu {
                 self.fpu.status = (self.fpu.status & !sw::CONDITION) | bits;
                 Ok(())
             }
+            M::Fsin | M::Fcos | M::F2xm1 => {
+                if self.fpu.is_empty(0) {
+                    return self.stack_underflow(Some(0), false, false);
+                }
+                let x = self.fpu.st(0);
+                let result = match mnemonic {
+                    M::Fsin => transcendental::fsin(x),
+                    M::Fcos => transcendental::fcos(x),
+                    _ => Trig::Done(transcendental::f2xm1(x)),
+                };
+                match result {
+                    Trig::OutOfRange => self.out_of_range(),
+                    Trig::Done(result) => {
+                        self.fpu.status &= !sw::C2;
+                        self.commit(0, result, false)
+                    }
+                }
+            }
+            M::Fsincos | M::Fptan => {
+                if self.fpu.is_empty(0) {
+                    return self.stack_underflow(Some(0), false, true);
+                }
+                if !self.fpu.is_empty(7) {
+                    return self.stack_overflow();
+                }
+                let x = self.fpu.st(0);
+                let (result, pushed) = match mnemonic {
+                    M::Fsincos => match transcendental::fsincos(x) {
+                        Trig::Done(r) => (r.map(|(sin, _)| sin), r.value.1),
+                        Trig::OutOfRange => return self.out_of_range(),
+                    },
+                    _ => match transcendental::fptan(x) {
+                        Trig::Done(r) => (r, transcendental::fptan_push(r.value)),
+                        Trig::OutOfRange => return self.out_of_range(),
+                    },
+                };
+                self.fpu.status &= !sw::C2;
+                self.fpu.raise(result.flags.0);
+                if self
+                    .fpu
+                    .unmasked(result.flags.0 & (Flags::INVALID.0 | Flags::DENORMAL.0))
+                {
+                    return Ok(());
+                }
+                self.fpu.set_st(0, result.value);
+                self.fpu.push(pushed);
+                self.set_c1(result.c1);
+                Ok(())
+            }
+            M::Fpatan | M::Fyl2x | M::Fyl2xp1 => {
+                if self.fpu.is_empty(0) || self.fpu.is_empty(1) {
+                    return self.stack_underflow(Some(1), true, false);
+                }
+                let (x, y) = (self.fpu.st(0), self.fpu.st(1));
+                let result = match mnemonic {
+                    M::Fpatan => transcendental::fpatan(y, x),
+                    M::Fyl2x => transcendental::fyl2x(x, y),
+                    _ => transcendental::fyl2xp1(x, y),
+                };
+                self.commit(1, result, true)
+            }
             M::Fcmovb
             | M::Fcmove
             | M::Fcmovbe
@@ -594,6 +664,12 @@ impl Cpu {
             // FNOP, and the 8087/287 controls that a 387 and later ignore.
             _ => Ok(()),
         }
+    }
+
+    /// FSIN/FCOS/FSINCOS/FPTAN with |ST(0)| >= 2^63: C2 set, the operand left alone.
+    fn out_of_range(&mut self) -> Result<()> {
+        self.fpu.status |= sw::C2;
+        Ok(())
     }
 
     /// #MF for an unmasked exception pending from an earlier instruction.
