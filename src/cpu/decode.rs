@@ -106,11 +106,46 @@ pub enum Fetched {
     Single(Instruction),
 }
 
+/// A hasher for physical addresses: one multiply, since the keys are not chosen by an
+/// adversary who could exploit collisions beyond slowing the guest itself down. Lookups only;
+/// nothing ever iterates these maps, so emulation stays deterministic.
+#[derive(Clone, Copy, Default)]
+pub struct AddressHash;
+
+impl std::hash::BuildHasher for AddressHash {
+    type Hasher = AddressHasher;
+    fn build_hasher(&self) -> AddressHasher {
+        AddressHasher(0)
+    }
+}
+
+pub struct AddressHasher(u64);
+
+impl std::hash::Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(u64::from(byte));
+        }
+    }
+    fn write_u64(&mut self, value: u64) {
+        self.0 = (self.0.rotate_left(5) ^ value).wrapping_mul(0x517C_C1B7_2722_0A95);
+    }
+    fn write_u32(&mut self, value: u32) {
+        self.write_u64(u64::from(value));
+    }
+    fn write_u8(&mut self, value: u8) {
+        self.write_u64(u64::from(value));
+    }
+}
+
 /// Decoded blocks by (physical address, 32-bit code) and the pages that hold them.
 #[derive(Default)]
 pub struct CodeCache {
-    blocks: HashMap<(u32, bool), Rc<Block>>,
-    pages: HashMap<u32, Vec<(u32, bool)>>,
+    blocks: HashMap<(u32, bool), Rc<Block>, AddressHash>,
+    pages: HashMap<u32, Vec<(u32, bool)>, AddressHash>,
     /// Bumped whenever blocks are dropped, so a running block knows it may be stale.
     pub generation: u64,
 }

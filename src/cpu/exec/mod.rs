@@ -73,16 +73,59 @@ impl Cpu {
             | M::Prefetcht1
             | M::Prefetcht2
             | M::Sfence => Ok(()),
-            m if data::handles(m) => self.execute_data(bus, ins),
-            m if control::handles(m) => self.execute_control(bus, ins),
-            m if string::handles(m) => self.execute_string(bus, ins),
-            m if system::handles(m) => self.execute_system(bus, ins),
-            m if integer::handles(m) => self.execute_integer(bus, ins),
-            m if x87::handles(m) => self.execute_x87(bus, ins),
-            m if sse::handles(m) => self.execute_sse(bus, ins),
-            _ => Err(Fault::ud()),
+            m => match group(m) {
+                Group::Data => self.execute_data(bus, ins),
+                Group::Control => self.execute_control(bus, ins),
+                Group::String => self.execute_string(bus, ins),
+                Group::System => self.execute_system(bus, ins),
+                Group::Integer => self.execute_integer(bus, ins),
+                Group::X87 => self.execute_x87(bus, ins),
+                Group::Sse => self.execute_sse(bus, ins),
+                Group::None => Err(Fault::ud()),
+            },
         }
     }
+}
+
+/// The handler module of each mnemonic, looked up in a table built once so that dispatch
+/// costs one load rather than a chain of membership tests.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Group {
+    None,
+    Data,
+    Control,
+    String,
+    System,
+    Integer,
+    X87,
+    Sse,
+}
+
+/// A handler module's test of whether it executes a mnemonic.
+type Membership = fn(Mnemonic) -> bool;
+
+fn group(m: Mnemonic) -> Group {
+    static TABLE: std::sync::OnceLock<Vec<Group>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        Mnemonic::values()
+            .map(|m| {
+                let handlers: [(Membership, Group); 7] = [
+                    (data::handles, Group::Data),
+                    (control::handles, Group::Control),
+                    (string::handles, Group::String),
+                    (system::handles, Group::System),
+                    (integer::handles, Group::Integer),
+                    (x87::handles, Group::X87),
+                    (sse::handles, Group::Sse),
+                ];
+                handlers
+                    .iter()
+                    .find(|(handles, _)| handles(m))
+                    .map_or(Group::None, |h| h.1)
+            })
+            .collect()
+    });
+    table.get(m as usize).copied().unwrap_or(Group::None)
 }
 
 /// LOCK is allowed only on read-modify-write instructions with a memory destination.
