@@ -1,6 +1,7 @@
 //! `oxbox`: the headless runner and workbench. Each command drives the core or its parts the way
 //! a user or a frontend would, and prints results anyone can rerun and compare.
 
+mod bench;
 mod egl;
 mod frontend;
 mod hostdiff;
@@ -14,7 +15,9 @@ use std::process::ExitCode;
 
 const USAGE: &str = "\
 usage: oxbox run [OPTIONS] [CONTENT]
+       oxbox testmachine (--rom FILE | --multiboot FILE) [OPTIONS]   (below)
        oxbox cpu-test host-diff [OPTIONS]   (see oxbox help cpu-test)
+       oxbox bench cpu [OPTIONS]            (see oxbox help bench)
 
 Plays the Oxbox libretro core as a frontend would: loads oxbox_libretro.so, gives it a headless
 OpenGL context (EGL, surfaceless), runs it and ends with the line
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]).map(|()| ExitCode::SUCCESS),
         Some("testmachine") => testmachine::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]).map(|()| ExitCode::SUCCESS),
         Some("cpu-test") => match args.get(1).map(String::as_str) {
             Some("host-diff") => hostdiff::run(&args[2..]).map(|()| ExitCode::SUCCESS),
             _ => Err(format!(
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
         Some("help" | "--help" | "-h") => {
             match args.get(1).map(String::as_str) {
                 Some("cpu-test") => print!("{}", hostdiff::USAGE),
+                Some("bench") => print!("{}", bench::USAGE),
                 _ => print!("{USAGE}"),
             }
             Ok(ExitCode::SUCCESS)
