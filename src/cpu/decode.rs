@@ -20,6 +20,12 @@ const MAX_INSTRUCTION: usize = 15;
 /// Blocks stop after this many instructions so one never runs far past an event deadline.
 const MAX_BLOCK: usize = 32;
 
+/// Decode as a P6 does: the whole 0F 18–0F 1F hint space (and 0F 0D, which `exec` makes
+/// #UD) as reserved NOPs, although later CPUs gave parts of it meanings (ENDBR32, MPX,
+/// CLDEMOTE) that a Pentium III executes as NOPs. CET-built i686 code starts every function
+/// with ENDBR32.
+const DECODER_OPTIONS: u32 = DecoderOptions::FORCE_RESERVED_NOP;
+
 /// Whether a Pentium III executes `code`; anything else (SSE2 and later, 3DNow!, long mode,
 /// ...) is #UD there. iced files PADDQ mm, mm/m64 under MMX, but it came with SSE2.
 pub fn pentium_iii_executes(code: Code) -> bool {
@@ -193,7 +199,7 @@ impl Cpu {
             bitness,
             &bytes[..in_page],
             u64::from(self.eip),
-            DecoderOptions::NONE,
+            DECODER_OPTIONS,
         );
         let mut instructions = Vec::new();
         let mut instruction = Instruction::default();
@@ -247,7 +253,7 @@ impl Cpu {
             bitness,
             &bytes[..in_page + MAX_INSTRUCTION],
             u64::from(self.eip),
-            DecoderOptions::NONE,
+            DECODER_OPTIONS,
         );
         let instruction = decoder.decode();
         if instruction.is_invalid() || !pentium_iii_executes(instruction.code()) {

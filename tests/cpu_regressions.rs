@@ -1,0 +1,53 @@
+//! Focused checks for CPU bugs that QEMU's test-i386 found (run through `oxbox user`). Each
+//! runs a few hand-assembled instructions in real mode on a bare RAM bus.
+
+use oxbox::cpu::state::Segment;
+use oxbox::cpu::{Bus, Cpu, Stop};
+
+struct Ram(Vec<u8>);
+
+impl Bus for Ram {
+    fn ram(&mut self) -> &mut [u8] {
+        &mut self.0
+    }
+    fn read(&mut self, _: u32, _: usize) -> u32 {
+        u32::MAX
+    }
+    fn write(&mut self, _: u32, _: usize, _: u32) {}
+    fn io_read(&mut self, _: u16, _: usize) -> u32 {
+        u32::MAX
+    }
+    fn io_write(&mut self, _: u16, _: usize, _: u32) {}
+}
+
+/// A real-mode CPU at 0000:1000 with `code` there and `data` at 0x2000; the stack is at
+/// 0000:8000.
+fn real_mode(code: &[u8], data: &[u8]) -> (Cpu, Ram) {
+    let mut ram = Ram(vec![0; 0x10000]);
+    ram.0[0x1000..0x1000 + code.len()].copy_from_slice(code);
+    ram.0[0x2000..0x2000 + data.len()].copy_from_slice(data);
+    let mut cpu = Cpu::new();
+    cpu.seg[1] = Segment::real(0);
+    cpu.eip = 0x1000;
+    cpu.regs[4] = 0x8000;
+    (cpu, ram)
+}
+
+/// The P6 executes the whole 0F 18–0F 1F hint-NOP space as NOPs, including the encodings later
+/// CPUs use for ENDBR32 (every function of CET-built i686 code starts with one), MPX and
+/// CLDEMOTE.
+#[test]
+fn hint_nop_space_executes_as_nops() {
+    let code = [
+        0xF3, 0x0F, 0x1E, 0xFB, // endbr32
+        0x0F, 0x1A, 0x00, //       bndldx bnd0, [bx+si] (MPX; rejected with 16-bit addressing)
+        0x0F, 0x1C, 0x40, 0x12, // cldemote [bx+si+0x12]
+        0x0F, 0x19, 0xC8, //       hint nop ax, cx
+        0x66, 0x0F, 0x1F, 0x00, // nop dword [bx+si]
+        0xF4, //                   hlt
+    ];
+    let (mut cpu, mut ram) = real_mode(&code, &[]);
+    assert_eq!(cpu.run(&mut ram, 1000), Stop::Halted);
+    assert_eq!(cpu.eip, 0x1000 + code.len() as u32);
+    assert_eq!(cpu.instructions, 6);
+}
