@@ -51,3 +51,25 @@ fn hint_nop_space_executes_as_nops() {
     assert_eq!(cpu.eip, 0x1000 + code.len() as u32);
     assert_eq!(cpu.instructions, 6);
 }
+
+/// CALL FAR and JMP FAR through an m16:16 pointer (16-bit operand size: a 4-byte operand)
+/// were taken for near branches.
+#[test]
+fn far_branches_through_16_bit_pointers() {
+    let code = [
+        0xFF, 0x1E, 0x00, 0x20, // call far [0x2000]   ; to 0100:5000, linear 0x6000
+        0xF4, //                   hlt
+    ];
+    let pointers = [
+        0x00, 0x50, 0x00, 0x01, // 0100:5000
+        0x04, 0x10, 0x00, 0x00, // 0000:1004
+    ];
+    let (mut cpu, mut ram) = real_mode(&code, &pointers);
+    // At 0100:5000: jmp far [0x2004]   ; back to the HLT at 0000:1004
+    ram.0[0x6000..0x6004].copy_from_slice(&[0xFF, 0x2E, 0x04, 0x20]);
+    assert_eq!(cpu.run(&mut ram, 1000), Stop::Halted);
+    assert_eq!((cpu.seg[1].selector, cpu.eip), (0, 0x1005));
+    // The far call pushed its return address, 0000:1004.
+    assert_eq!(cpu.regs[4], 0x8000 - 4);
+    assert_eq!(&ram.0[0x7FFC..0x8000], &[0x04, 0x10, 0x00, 0x00]);
+}

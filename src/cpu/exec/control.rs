@@ -10,7 +10,7 @@ use crate::cpu::interrupt::Source;
 use crate::cpu::segment::{decode_descriptor, selector_code};
 use crate::cpu::state::{Seg, Segment, attr, flag, reg};
 use crate::cpu::task::Switch;
-use iced_x86::{Code, Instruction, Mnemonic as M, OpKind};
+use iced_x86::{Code, Instruction, MemorySize, Mnemonic as M, OpKind};
 
 pub fn handles(m: M) -> bool {
     matches!(
@@ -71,7 +71,7 @@ impl Cpu {
                         operand_size(ins),
                     )
                 }
-                OpKind::Memory if ins.memory_size().size() > 4 => {
+                OpKind::Memory if far_memory(ins) => {
                     let (selector, offset) = self.far_pointer(bus, ins)?;
                     self.far_transfer(
                         bus,
@@ -97,7 +97,7 @@ impl Cpu {
                         operand_size(ins),
                     )
                 }
-                OpKind::Memory if ins.memory_size().size() > 4 => {
+                OpKind::Memory if far_memory(ins) => {
                     let (selector, offset) = self.far_pointer(bus, ins)?;
                     self.far_transfer(
                         bus,
@@ -659,6 +659,14 @@ impl Cpu {
         self.eip = offset & 0xFFFF;
         Ok(())
     }
+}
+
+/// Whether an indirect JMP or CALL takes a far pointer (m16:16 or m16:32) from memory.
+fn far_memory(ins: &Instruction) -> bool {
+    matches!(
+        ins.memory_size(),
+        MemorySize::SegPtr16 | MemorySize::SegPtr32
+    )
 }
 
 /// The operand size of a direct far branch.
