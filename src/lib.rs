@@ -13,6 +13,7 @@ pub mod md5;
 pub mod render;
 pub mod screen;
 pub mod testmachine;
+pub mod user;
 
 /// The core's name as users see it.
 pub const NAME: &str = "Oxbox";
