@@ -8,6 +8,7 @@ mod hostdiff;
 mod png;
 mod script;
 mod testmachine;
+mod user;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ usage: oxbox run [OPTIONS] [CONTENT]
        oxbox testmachine (--rom FILE | --multiboot FILE) [OPTIONS]   (below)
        oxbox cpu-test host-diff [OPTIONS]   (see oxbox help cpu-test)
        oxbox bench cpu [OPTIONS]            (see oxbox help bench)
+       oxbox user [OPTIONS] PROGRAM [ARGS...]   (see oxbox user --help)
 
 Plays the Oxbox libretro core as a frontend would: loads oxbox_libretro.so, gives it a headless
 OpenGL context (EGL, surfaceless), runs it and ends with the line
@@ -78,6 +80,8 @@ fn main() -> ExitCode {
                 hostdiff::USAGE
             )),
         },
+        // The guest's exit status becomes ours.
+        Some("user") => user::command(&args[1..]),
         Some("help" | "--help" | "-h") => {
             match args.get(1).map(String::as_str) {
                 Some("cpu-test") => print!("{}", hostdiff::USAGE),
