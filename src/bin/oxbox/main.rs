@@ -5,8 +5,10 @@ mod bench;
 mod egl;
 mod frontend;
 mod hostdiff;
+mod linediff;
 mod png;
 mod script;
+mod test_i386;
 mod testmachine;
 mod user;
 
@@ -18,6 +20,7 @@ const USAGE: &str = "\
 usage: oxbox run [OPTIONS] [CONTENT]
        oxbox testmachine (--rom FILE | --multiboot FILE) [OPTIONS]   (below)
        oxbox cpu-test host-diff [OPTIONS]   (see oxbox help cpu-test)
+       oxbox cpu-test test-i386 [OPTIONS]   (see oxbox help cpu-test)
        oxbox bench cpu [OPTIONS]            (see oxbox help bench)
        oxbox user [OPTIONS] PROGRAM [ARGS...]   (see oxbox user --help)
 
@@ -75,16 +78,18 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]).map(|()| ExitCode::SUCCESS),
         Some("cpu-test") => match args.get(1).map(String::as_str) {
             Some("host-diff") => hostdiff::run(&args[2..]).map(|()| ExitCode::SUCCESS),
+            Some("test-i386") => test_i386::run(&args[2..]).map(|()| ExitCode::SUCCESS),
             _ => Err(format!(
-                "expected a cpu-test command\n\n{}",
-                hostdiff::USAGE
+                "expected a cpu-test command\n\n{}\n{}",
+                hostdiff::USAGE,
+                test_i386::USAGE
             )),
         },
         // The guest's exit status becomes ours.
         Some("user") => user::command(&args[1..]),
         Some("help" | "--help" | "-h") => {
             match args.get(1).map(String::as_str) {
-                Some("cpu-test") => print!("{}", hostdiff::USAGE),
+                Some("cpu-test") => print!("{}\n{}", hostdiff::USAGE, test_i386::USAGE),
                 Some("bench") => print!("{}", bench::USAGE),
                 _ => print!("{USAGE}"),
             }
