@@ -568,3 +568,72 @@ fn restore_sigcontext(context: &mut Context, sc: &[u8; 88]) {
     context.eflags = (context.eflags & !FIX_EFLAGS) | (word(16) & FIX_EFLAGS);
     context.ss = word(18) as u16 | 3;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sigcontext_round_trips_and_sigreturn_keeps_privileged_flags() {
+        let context = Context {
+            regs: [1, 2, 3, 4, 5, 6, 7, 8],
+            eip: 0x0804_8000,
+            eflags: flag::FIXED | flag::IF | flag::CF | flag::DF,
+            cs: selector::USER_CS,
+            ss: selector::USER_DS,
+            ds: selector::USER_DS,
+            es: 0,
+            fs: 0x0F,
+            gs: 0x33,
+        };
+        let trap = Trap {
+            trapno: 14,
+            error: 6,
+            cr2: 0x1234,
+        };
+        let bytes: [u8; 88] = sigcontext(&context, trap, 0).try_into().unwrap();
+        // The layout of struct sigcontext: gs first, eax at 44, trapno/err/eip at 48/52/56.
+        assert_eq!(bytes[0], 0x33);
+        assert_eq!(bytes[44], 1);
+        assert_eq!(
+            &bytes[48..60],
+            &[14, 0, 0, 0, 6, 0, 0, 0, 0, 0x80, 0x04, 0x08]
+        );
+        assert_eq!(&bytes[84..88], &0x1234u32.to_le_bytes());
+        let mut restored = Context::default();
+        restore_sigcontext(&mut restored, &bytes);
+        assert_eq!(
+            restored,
+            Context {
+                eflags: flag::CF | flag::DF,
+                ..context
+            }
+        );
+
+        // A handler can neither lower its privilege nor change IF or IOPL.
+        let mut evil = bytes;
+        evil[60] = 0x60; // a ring-0 CS
+        evil[64..68].copy_from_slice(&(flag::IOPL | flag::TF).to_le_bytes());
+        let mut restored = context;
+        restore_sigcontext(&mut restored, &evil);
+        assert_eq!(restored.cs, 0x63);
+        assert_eq!(
+            restored.eflags,
+            flag::FIXED | flag::IF | flag::TF,
+            "only the flags user code may set"
+        );
+    }
+
+    #[test]
+    fn exceptions_become_linux_signals() {
+        let signal = |vector, error| for_exception(vector, error, 0x100, 0x200);
+        assert_eq!(signal(0, 0).signal, SIGFPE);
+        assert_eq!(signal(6, 0).fields, Fields::Fault(0x100));
+        assert_eq!(signal(11, 0xC).signal, SIGBUS);
+        assert_eq!(signal(13, 0).code, code::SI_KERNEL);
+        assert_eq!(signal(14, 7).code, code::SEGV_ACCERR);
+        assert_eq!(signal(14, 6).fields, Fields::Fault(0x200));
+        assert_eq!(signal(3, 0).signal, SIGTRAP);
+        assert_eq!(signal(4, 0).signal, SIGSEGV);
+    }
+}
