@@ -50,12 +50,14 @@ impl Context {
     }
 }
 
-/// The code at `ring0::CODE`: boot (load TR), then the two ways back to user mode.
-fn code() -> [u8; 25] {
+/// The code at `ring0::CODE`: boot (load TR and initialise the x87, whose power-on state
+/// differs from the one Linux gives a new process), then the two ways back to user mode.
+fn code() -> [u8; 27] {
     let [tss_low, tss_high] = selector::TSS.to_le_bytes();
     [
         0x66, 0xB8, tss_low, tss_high, // boot:   mov ax, TSS
         0x0F, 0x00, 0xD8, //                      ltr ax
+        0xDB, 0xE3, //                            fninit
         0x0F, 0x20, 0xD8, //             reload:  mov eax, cr3
         0x0F, 0x22, 0xD8, //                      mov cr3, eax    ; flushes the TLB
         0x58, //                                  pop eax         ; LDT selector or 0
@@ -70,11 +72,11 @@ fn code() -> [u8; 25] {
 }
 
 const BOOT: u32 = 0;
-const RELOAD: u32 = 7;
-const RESUME: u32 = 17;
+const RELOAD: u32 = 9;
+const RESUME: u32 = 19;
 /// The POP DS, POP ES, POP FS and POP GS of `resume`.
-const SEGMENT_POPS: std::ops::Range<u32> = 18..24;
-const IRET: u32 = 24;
+const SEGMENT_POPS: std::ops::Range<u32> = 20..26;
+const IRET: u32 = 26;
 
 /// Vectors whose exceptions push an error code: #DF, #TS, #NP, #SS, #GP, #PF, #AC.
 fn has_error_code(vector: u8) -> bool {
@@ -304,12 +306,13 @@ mod tests {
         let code = code();
         let mut decoder = Decoder::with_ip(32, &code, 0, DecoderOptions::NONE);
         let found: Vec<(u64, Mnemonic)> = decoder.iter().map(|i| (i.ip(), i.mnemonic())).collect();
-        assert_eq!(found.len(), 12);
+        assert_eq!(found.len(), 13);
+        assert!(found.contains(&(7, Mnemonic::Fninit)));
         assert!(found.contains(&(u64::from(BOOT), Mnemonic::Mov)));
         assert!(found.contains(&(u64::from(RELOAD), Mnemonic::Mov)));
         assert!(found.contains(&(u64::from(RELOAD + 7), Mnemonic::Lldt)));
         assert!(found.contains(&(u64::from(RESUME), Mnemonic::Pop)));
-        for pop in [18, 19, 20, 22] {
+        for pop in [20, 21, 22, 24] {
             assert!(SEGMENT_POPS.contains(&pop));
             assert!(found.contains(&(u64::from(pop), Mnemonic::Pop)));
         }
