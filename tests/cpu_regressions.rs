@@ -73,3 +73,20 @@ fn far_branches_through_16_bit_pointers() {
     assert_eq!(cpu.regs[4], 0x8000 - 4);
     assert_eq!(&ram.0[0x7FFC..0x8000], &[0x04, 0x10, 0x00, 0x00]);
 }
+
+/// F3 0F BC and F3 0F BD (TZCNT and LZCNT on CPUs with BMI1/ABM) are BSF and BSR with an
+/// ignored REP prefix on a P6; glibc's printf uses REP BSF for that reason.
+#[test]
+fn rep_bsf_and_rep_bsr_are_bsf_and_bsr() {
+    let code = [
+        0xF3, 0x0F, 0xBC, 0xC3, // rep bsf ax, bx
+        0xF3, 0x0F, 0xBD, 0xCB, // rep bsr cx, bx
+        0xF4, //                   hlt
+    ];
+    let (mut cpu, mut ram) = real_mode(&code, &[]);
+    cpu.regs[3] = 0x0410; // BX: bits 4 and 10
+    assert_eq!(cpu.run(&mut ram, 1000), Stop::Halted);
+    assert_eq!(cpu.eip, 0x1000 + code.len() as u32);
+    // BSR gives the bit number; LZCNT would give 5, the leading zeros of the 16-bit value.
+    assert_eq!((cpu.regs[0] & 0xFFFF, cpu.regs[1] & 0xFFFF), (4, 10));
+}

@@ -23,8 +23,11 @@ const MAX_BLOCK: usize = 32;
 /// Decode as a P6 does: the whole 0F 18–0F 1F hint space (and 0F 0D, which `exec` makes
 /// #UD) as reserved NOPs, although later CPUs gave parts of it meanings (ENDBR32, MPX,
 /// CLDEMOTE) that a Pentium III executes as NOPs. CET-built i686 code starts every function
-/// with ENDBR32.
-const DECODER_OPTIONS: u32 = DecoderOptions::FORCE_RESERVED_NOP;
+/// with ENDBR32. And F3 0F BC/BD as BSF/BSR with an ignored REP prefix, not TZCNT/LZCNT:
+/// compilers emit REP BSF as a TZCNT that still works on older CPUs.
+const DECODER_OPTIONS: u32 = DecoderOptions::FORCE_RESERVED_NOP
+    | DecoderOptions::NO_MPFX_0FBC
+    | DecoderOptions::NO_MPFX_0FBD;
 
 /// Whether a Pentium III executes `code`; anything else (SSE2 and later, 3DNow!, long mode,
 /// ...) is #UD there. iced files PADDQ mm, mm/m64 under MMX, but it came with SSE2.
