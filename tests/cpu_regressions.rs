@@ -90,3 +90,29 @@ fn rep_bsf_and_rep_bsr_are_bsf_and_bsr() {
     // BSR gives the bit number; LZCNT would give 5, the leading zeros of the 16-bit value.
     assert_eq!((cpu.regs[0] & 0xFFFF, cpu.regs[1] & 0xFFFF), (4, 10));
 }
+
+/// With TF set, a repeated string instruction traps after every iteration (EIP still on it
+/// until the count runs out), not once per instruction.
+#[test]
+fn single_step_traps_after_each_string_iteration() {
+    let code = [
+        0xB9, 0x03, 0x00, //       mov cx, 3            ; trap 1
+        0xF3, 0xA4, //             rep movsb            ; traps 2, 3, 4
+        0x9C, //                   pushf                ; trap 5
+        0x58, //                   pop ax               ; trap 6
+        0x25, 0xFF, 0xFE, //       and ax, ~0x100       ; trap 7
+        0x50, //                   push ax              ; trap 8
+        0x9D, //                   popf                 ; TF now clear: no trap
+        0xF4, //                   hlt
+    ];
+    let (mut cpu, mut ram) = real_mode(&code, b"abc");
+    // The #DB handler at 0000:1100 counts: inc word [0x3000]; iret
+    ram.0[4..8].copy_from_slice(&[0x00, 0x11, 0x00, 0x00]);
+    ram.0[0x1100..0x1105].copy_from_slice(&[0xFF, 0x06, 0x00, 0x30, 0xCF]);
+    cpu.regs[6] = 0x2000; // SI
+    cpu.regs[7] = 0x2100; // DI
+    cpu.eflags |= 1 << 8; // TF
+    assert_eq!(cpu.run(&mut ram, 10_000), Stop::Halted);
+    assert_eq!(&ram.0[0x2100..0x2103], b"abc");
+    assert_eq!(ram.0[0x3000], 8, "single-step traps");
+}

@@ -1,8 +1,8 @@
 //! String instructions (MOVS, CMPS, SCAS, LODS, STOS, INS, OUTS) with REP prefixes.
 //!
 //! A repeated instruction runs a bounded number of iterations per execution and, if the count
-//! is not exhausted, leaves EIP on itself, so interrupts and the cycle deadline are honoured
-//! between iterations exactly as the architecture allows.
+//! is not exhausted, leaves EIP on itself, so interrupts, single-step traps and the cycle
+//! deadline are honoured between iterations exactly as the architecture allows.
 
 use super::integer::size as width;
 use crate::cpu::Cpu;
@@ -66,7 +66,13 @@ impl Cpu {
             M::Cmpsb | M::Cmpsw | M::Cmpsd | M::Scasb | M::Scasw | M::Scasd
         );
         let start = self.eip.wrapping_sub(ins.len() as u32);
-        for _ in 0..if repeat { BURST } else { 1 } {
+        // Single-stepping traps after each iteration, so run one per execution then.
+        let iterations = if repeat && self.eflags & flag::TF == 0 {
+            BURST
+        } else {
+            1
+        };
+        for _ in 0..iterations {
             if repeat && self.regs[reg::ECX] & mask == 0 {
                 return Ok(());
             }
