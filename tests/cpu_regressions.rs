@@ -102,7 +102,7 @@ fn single_step_traps_after_each_string_iteration() {
         0x58, //                   pop ax               ; trap 6
         0x25, 0xFF, 0xFE, //       and ax, ~0x100       ; trap 7
         0x50, //                   push ax              ; trap 8
-        0x9D, //                   popf                 ; TF now clear: no trap
+        0x9D, //                   popf                 ; clears TF; trap 9
         0xF4, //                   hlt
     ];
     let (mut cpu, mut ram) = real_mode(&code, b"abc");
@@ -114,5 +114,50 @@ fn single_step_traps_after_each_string_iteration() {
     cpu.eflags |= 1 << 8; // TF
     assert_eq!(cpu.run(&mut ram, 10_000), Stop::Halted);
     assert_eq!(&ram.0[0x2100..0x2103], b"abc");
-    assert_eq!(ram.0[0x3000], 8, "single-step traps");
+    assert_eq!(ram.0[0x3000], 9, "single-step traps");
+}
+
+/// Single-step traps after POPF even when it clears TF (TF was set when it began), and not
+/// right after MOV SS, whose trap waits for the next instruction.
+#[test]
+fn single_step_around_mov_ss_and_popf() {
+    let code = [
+        0x8C, 0xD0, //             mov ax, ss           ; trap at 1002
+        0x8E, 0xD0, //             mov ss, ax           ; none at 1004
+        0x43, //                   inc bx               ; trap at 1005
+        0x9C, //                   pushf                ; trap at 1006
+        0x58, //                   pop ax               ; trap at 1007
+        0x25, 0xFF, 0xFE, //       and ax, ~0x100       ; trap at 100a
+        0x50, //                   push ax              ; trap at 100b
+        0x9D, //                   popf                 ; clears TF; trap at 100c
+        0xF4, //                   hlt
+    ];
+    // The #DB handler at 0000:1100 logs the return IP of each trap: the count at 0x3000, the
+    // IPs from 0x3002.
+    let handler = [
+        0x56, //                   push si
+        0x8B, 0x36, 0x00, 0x30, // mov si, [0x3000]
+        0xD1, 0xE6, //             shl si, 1
+        0x55, //                   push bp
+        0x89, 0xE5, //             mov bp, sp
+        0x8B, 0x6E, 0x04, //       mov bp, [bp + 4]     ; the return IP
+        0x89, 0xAC, 0x02, 0x30, // mov [si + 0x3002], bp
+        0x5D, //                   pop bp
+        0xFF, 0x06, 0x00, 0x30, // inc word [0x3000]
+        0x5E, //                   pop si
+        0xCF, //                   iret
+    ];
+    let (mut cpu, mut ram) = real_mode(&code, &[]);
+    ram.0[4..8].copy_from_slice(&[0x00, 0x11, 0x00, 0x00]);
+    ram.0[0x1100..0x1100 + handler.len()].copy_from_slice(&handler);
+    cpu.eflags |= 1 << 8; // TF
+    assert_eq!(cpu.run(&mut ram, 10_000), Stop::Halted);
+    let word = |at: usize| u16::from_le_bytes([ram.0[at], ram.0[at + 1]]);
+    let traps: Vec<u16> = (0..word(0x3000) as usize)
+        .map(|i| word(0x3002 + 2 * i))
+        .collect();
+    assert_eq!(
+        traps,
+        [0x1002, 0x1005, 0x1006, 0x1007, 0x100A, 0x100B, 0x100C]
+    );
 }

@@ -271,9 +271,9 @@ impl Cpu {
     fn step(&mut self, bus: &mut dyn Bus, instruction: &iced_x86::Instruction) -> Result<(), Stop> {
         let shadow = std::mem::take(&mut self.interrupt_shadow);
         let start = self.eip;
-        // Single-step traps after an instruction that began with TF set, unless the
-        // instruction itself entered a handler (which clears TF) or an interrupt shadow holds.
-        let single_step = self.eflags & flag::TF != 0 && !shadow;
+        // Single-step traps after an instruction that began with TF set (POPF clearing TF
+        // included), unless it entered an interrupt handler or loaded SS (see `suppresses_trap`).
+        let single_step = self.eflags & flag::TF != 0;
         self.cycles += timing::cost(instruction);
         match self.execute(bus, instruction) {
             Ok(()) => {
@@ -282,7 +282,7 @@ impl Cpu {
                 if shadow {
                     self.interrupt_shadow = false;
                 }
-                if single_step && self.eflags & flag::TF != 0 {
+                if single_step && !self.suppresses_trap(instruction) {
                     self.dr[6] |= 1 << 14;
                     return self.raise(bus, Fault::db());
                 }
@@ -292,6 +292,18 @@ impl Cpu {
                 self.eip = start;
                 self.raise(bus, fault)
             }
+        }
+    }
+
+    /// Whether the single-step trap after `instruction` does not happen: INT n, INT3, INTO
+    /// and INT1 that entered a handler (delivery cleared TF), and MOV SS and POP SS, after
+    /// which debug traps wait one instruction (the trap comes after the next one instead).
+    fn suppresses_trap(&self, instruction: &iced_x86::Instruction) -> bool {
+        use iced_x86::{Mnemonic as M, Register};
+        match instruction.mnemonic() {
+            M::Int | M::Int3 | M::Into | M::Int1 => self.eflags & flag::TF == 0,
+            M::Mov | M::Pop => instruction.op0_register() == Register::SS,
+            _ => false,
         }
     }
 
