@@ -73,7 +73,6 @@ fn small() -> Options {
     Options {
         memory: 32 << 20,
         limit: Some(100_000_000),
-        ..Options::default()
     }
 }
 
@@ -301,6 +300,53 @@ fn int3_handler_without_siginfo_returns_through_the_frame() {
         "c3",                      // ret                     ; to the frame's own sigreturn code
     ];
     assert_eq!(run(&code, &[]).0, Exit::Code(5));
+}
+
+#[test]
+fn handlers_get_a_fresh_fpu_and_sigreturn_restores_the_old_one() {
+    let code = [
+        "6a 00",             // push 0                  ; struct sigaction
+        "6a 00",             // push 0
+        "68 cf 80 04 08",    // push offset restorer
+        "68 04 00 00 04",    // push 0x04000004         ; SA_RESTORER | SA_SIGINFO
+        "68 9f 80 04 08",    // push offset handler
+        "b8 ae 00 00 00",    // mov eax, 174            ; rt_sigaction(SIGTRAP, esp, NULL, 8)
+        "bb 05 00 00 00",    // mov ebx, 5
+        "89 e1",             // mov ecx, esp
+        "31 d2",             // xor edx, edx
+        "be 08 00 00 00",    // mov esi, 8
+        "cd 80",             // int 0x80
+        "d9 e8",             // fld1
+        "d9 e8",             // fld1
+        "de c1",             // faddp                   ; st0 = 2
+        "cc",                // int3
+        "db 1d 00 90 04 08", // fistp dword [0x08049000]; still 2: the frame saved and restored it
+        "8b 1d 00 90 04 08", // mov ebx, [0x08049000]
+        "6b db 0a",          // imul ebx, ebx, 10
+        "03 1d 04 90 04 08", // add ebx, [0x08049004]   ; exit(2 * 10 + what the handler found)
+        "b8 fc 00 00 00",    // mov eax, 252
+        "cd 80",             // int 0x80
+        // handler:
+        "d9 e5",          // fxam                    ; a fresh FPU: st0 is empty (C3 and C0)
+        "df e0",          // fnstsw ax
+        "66 25 00 45",    // and ax, 0x4500
+        "66 3d 00 41",    // cmp ax, 0x4100
+        "75 17",          // jne bad
+        "8b 44 24 0c",    // mov eax, [esp + 12]
+        "8b 40 60",       // mov eax, [eax + 96]     ; uc_mcontext.fpstate
+        "66 81 38 7f 03", // cmp word [eax], 0x037f  ; the saved control word
+        "75 09",          // jne bad
+        "d9 eb",          // fldpi
+        "db 1d 04 90 04 08", // fistp dword [0x08049004]; 3
+        "c3",             // ret
+        // bad:
+        "c7 05 04 90 04 08 09 00 00 00", // mov dword [0x08049004], 9
+        "c3",                            // ret
+        // restorer:
+        "b8 ad 00 00 00", // mov eax, 173            ; rt_sigreturn
+        "cd 80",          // int 0x80
+    ];
+    assert_eq!(run(&code, &[0; 8]).0, Exit::Code(23));
 }
 
 #[test]

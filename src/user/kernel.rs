@@ -1,18 +1,16 @@
 //! The supervisor: runs the CPU until it enters ring 0, services the system call or turns the
 //! exception into a signal, delivers pending signals, and returns to user mode.
 
-use super::layout::selector;
 use super::ldt::Ldt;
-use super::memory::Memory;
+use super::memory::{BadAddress, Memory};
 use super::ring0::{self, Context, Entry};
 use super::signals::{self, Delivery, Info, SIGSEGV, Signals, Trap};
 use super::syscalls::UID;
-use super::{Error, Options, Outcome, Program, elf, exec};
+use super::{Error, Options, Outcome, Program, elf, exec, fpstate};
 use crate::cpu::fault::vector;
 use crate::cpu::state::reg;
 use crate::cpu::{Cpu, Stop};
-use iced_x86::{CpuidFeature, Decoder, DecoderOptions, Mnemonic, OpKind};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io::Write;
 
 /// How the guest ended.
@@ -28,6 +26,8 @@ pub enum Exit {
 pub(super) enum Flow {
     Continue,
     Exit(Exit),
+    /// The harness went wrong (see `Error::Internal`).
+    Fail(String),
 }
 
 /// Deterministic "random" bytes (SplitMix64 from a fixed seed) for AT_RANDOM and getrandom.
@@ -61,8 +61,6 @@ pub struct Kernel<'a> {
     pub(super) random: Random,
     /// Unknown system calls already reported.
     pub(super) noted: BTreeSet<u32>,
-    /// Unimplemented instructions skipped, by mnemonic.
-    skipped: BTreeMap<String, u64>,
     options: Options,
     pub(super) stdout: &'a mut dyn Write,
     pub(super) stderr: &'a mut dyn Write,
@@ -97,7 +95,6 @@ impl<'a> Kernel<'a> {
             exe: program.path.to_vec(),
             random,
             noted: BTreeSet::new(),
-            skipped: BTreeMap::new(),
             options,
             stdout,
             stderr,
@@ -147,14 +144,17 @@ impl<'a> Kernel<'a> {
                 }
                 Entry::Unexpected(what) => return Err(Error::Internal(what)),
             };
-            if let Flow::Exit(exit) = flow {
-                let _ = self.stdout.flush();
-                return Ok(Outcome {
-                    exit,
-                    cycles: self.cpu.cycles,
-                    instructions: self.cpu.instructions,
-                    skipped: self.skipped.into_iter().collect(),
-                });
+            match flow {
+                Flow::Continue => {}
+                Flow::Exit(exit) => {
+                    let _ = self.stdout.flush();
+                    return Ok(Outcome {
+                        exit,
+                        cycles: self.cpu.cycles,
+                        instructions: self.cpu.instructions,
+                    });
+                }
+                Flow::Fail(what) => return Err(Error::Internal(what)),
             }
         }
     }
@@ -162,8 +162,9 @@ impl<'a> Kernel<'a> {
     /// Delivers the pending signals that are not blocked, then resumes user mode.
     fn return_to_user(&mut self, mut context: Context) -> Flow {
         while let Some(info) = self.signals.next_deliverable() {
-            if let Flow::Exit(exit) = self.deliver(&mut context, info, false) {
-                return Flow::Exit(exit);
+            let flow = self.deliver(&mut context, info, false);
+            if !matches!(flow, Flow::Continue) {
+                return flow;
             }
         }
         if self.memory.freed_frames {
@@ -180,12 +181,6 @@ impl<'a> Kernel<'a> {
     }
 
     fn exception(&mut self, context: &mut Context, vector: u8, error: u32) -> Flow {
-        if vector == vector::UD
-            && self.options.skip_unimplemented
-            && self.skip_unimplemented(context)
-        {
-            return Flow::Continue;
-        }
         if vector == vector::PF {
             self.trap.cr2 = self.cpu.cr2;
         }
@@ -195,17 +190,29 @@ impl<'a> Kernel<'a> {
         self.deliver(context, info, true)
     }
 
+    /// Delivers a signal; a handler gets the FPU state Linux gives one (FNINIT's), the
+    /// interrupted code's being saved in the frame.
     pub(super) fn deliver(&mut self, context: &mut Context, info: Info, forced: bool) -> Flow {
+        let images = match ring0::save_fpu(&mut self.cpu, &mut self.memory) {
+            Ok(images) => images,
+            Err(what) => return Flow::Fail(what),
+        };
+        let fpu = fpstate::frame(&images.fnsave, &images.fxsave);
         let delivery = self.signals.deliver(
             &mut self.memory,
             &mut self.cpu,
             context,
             info,
             self.trap,
+            &fpu,
             forced,
         );
         match delivery {
-            Ok(Delivery::Handled | Delivery::Ignored) => Flow::Continue,
+            Ok(Delivery::Handled) => match ring0::reset_fpu(&mut self.cpu, &mut self.memory) {
+                Ok(()) => Flow::Continue,
+                Err(what) => Flow::Fail(what),
+            },
+            Ok(Delivery::Ignored) => Flow::Continue,
             Ok(Delivery::Terminate(signal)) => Flow::Exit(Exit::Signal(signal)),
             Err(_) => {
                 let _ = writeln!(
@@ -219,6 +226,29 @@ impl<'a> Kernel<'a> {
         }
     }
 
+    /// sigreturn and rt_sigreturn: the context, mask and FPU state from the frame the handler
+    /// returned through (no FPU state in it: FNINIT's, as Linux does).
+    pub(super) fn sigreturn(&mut self, context: &mut Context, rt: bool) -> Flow {
+        let fpu = match self.signals.sigreturn(&self.memory, context, rt) {
+            Ok(fpu) => fpu,
+            Err(BadAddress) => return self.bad_frame(),
+        };
+        let restored = if fpu == 0 {
+            ring0::reset_fpu(&mut self.cpu, &mut self.memory)
+        } else {
+            let mut frame = [0; fpstate::SIZE as usize];
+            if self.memory.read_user(fpu, &mut frame).is_err() {
+                return self.bad_frame();
+            }
+            let image = fpstate::restore(&frame);
+            ring0::load_fpu(&mut self.cpu, &mut self.memory, &image)
+        };
+        match restored {
+            Ok(()) => Flow::Continue,
+            Err(what) => Flow::Fail(what),
+        }
+    }
+
     /// A sigreturn whose frame cannot be read: the process dies as Linux kills it.
     pub(super) fn bad_frame(&mut self) -> Flow {
         let _ = writeln!(
@@ -226,60 +256,5 @@ impl<'a> Kernel<'a> {
             "oxbox user: sigreturn found no readable signal frame"
         );
         Flow::Exit(Exit::Signal(SIGSEGV))
-    }
-
-    /// With `Options::skip_unimplemented`: steps over an x87, MMX or SSE instruction that the
-    /// interpreter does not implement yet (it raises #UD for them), counting it.
-    fn skip_unimplemented(&mut self, context: &mut Context) -> bool {
-        if context.cs != selector::USER_CS {
-            return false;
-        }
-        let mut bytes = Vec::with_capacity(15);
-        for i in 0..15 {
-            let mut byte = [0];
-            if self
-                .memory
-                .read_user(context.eip.wrapping_add(i), &mut byte)
-                .is_err()
-            {
-                break;
-            }
-            bytes.push(byte[0]);
-        }
-        let instruction = Decoder::with_ip(32, &bytes, 0, DecoderOptions::NONE).decode();
-        let features = instruction.cpuid_features();
-        let floating = |f: &CpuidFeature| {
-            matches!(
-                f,
-                CpuidFeature::FPU
-                    | CpuidFeature::FPU287
-                    | CpuidFeature::FPU387
-                    | CpuidFeature::MMX
-                    | CpuidFeature::SSE
-                    | CpuidFeature::FXSR
-            )
-        };
-        // FCMOVcc needs CMOV too; WAIT (an 8086 instruction) synchronises with the x87.
-        let pentium_iii = features
-            .iter()
-            .all(|f| floating(f) || *f == CpuidFeature::CMOV);
-        let wait = instruction.mnemonic() == Mnemonic::Wait;
-        if instruction.is_invalid()
-            || instruction.has_lock_prefix()
-            || !(wait || pentium_iii && features.iter().any(floating))
-        {
-            return false;
-        }
-        if instruction.mnemonic() == Mnemonic::Fnstsw && instruction.op0_kind() == OpKind::Register
-        {
-            // FNSTSW AX reads an empty status word, so x87 polling loops (FPREM's) end.
-            context.regs[reg::EAX] &= 0xFFFF_0000;
-        }
-        *self
-            .skipped
-            .entry(format!("{:?}", instruction.mnemonic()).to_lowercase())
-            .or_default() += 1;
-        context.eip = context.eip.wrapping_add(instruction.len() as u32);
-        true
     }
 }

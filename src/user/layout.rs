@@ -33,6 +33,11 @@ pub mod ring0 {
     /// One 8-byte entry stub per vector.
     pub const VECTORS: u32 = 0x1000;
     pub const VECTOR_STUB: u32 = 8;
+    /// FPU state for signal frames: an FXSAVE image (16-byte aligned), the initial one, and
+    /// an FNSAVE image.
+    pub const FPU_IMAGE: u32 = 0x1800;
+    pub const FPU_INIT: u32 = 0x1A00;
+    pub const FPU_LEGACY: u32 = 0x1C00;
     /// The ring-0 stack (the TSS's ESP0 is its top).
     pub const STACK: u32 = 0x2000;
     pub const STACK_TOP: u32 = 0x4000;

@@ -9,6 +9,7 @@
 
 mod elf;
 mod exec;
+mod fpstate;
 mod kernel;
 mod layout;
 mod ldt;
@@ -28,9 +29,6 @@ pub struct Options {
     pub memory: u32,
     /// Stop after this many CPU cycles (about one per simple instruction).
     pub limit: Option<u64>,
-    /// Step over x87/MMX/SSE instructions the interpreter does not implement yet instead of
-    /// raising SIGILL, counting them in [`Outcome::skipped`].
-    pub skip_unimplemented: bool,
 }
 
 impl Default for Options {
@@ -38,7 +36,6 @@ impl Default for Options {
         Options {
             memory: 512 << 20,
             limit: None,
-            skip_unimplemented: false,
         }
     }
 }
@@ -48,8 +45,6 @@ pub struct Outcome {
     pub exit: Exit,
     pub cycles: u64,
     pub instructions: u64,
-    /// Instructions skipped under `Options::skip_unimplemented`: mnemonic and count.
-    pub skipped: Vec<(String, u64)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

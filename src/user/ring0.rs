@@ -11,10 +11,11 @@
 //! so every selector is loaded with the processor's own checks. When page tables or the LDT
 //! changed, the stub first reloads CR3 (flushing the TLB) and LDTR.
 
+use super::fpstate;
 use super::layout::{KERNEL_BASE, ring0, selector};
 use super::memory::Memory;
-use crate::cpu::Cpu;
 use crate::cpu::state::{Segment, TableReg, attr, cr0, cr4, flag, reg};
+use crate::cpu::{Cpu, Stop, fpu};
 
 /// The user-mode state saved on entry to ring 0 and restored on the way back.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -51,24 +52,44 @@ impl Context {
 }
 
 /// The code at `ring0::CODE`: boot (load TR and initialise the x87, whose power-on state
-/// differs from the one Linux gives a new process), then the two ways back to user mode.
-fn code() -> [u8; 27] {
+/// differs from the one Linux gives a new process), the two ways back to user mode, and the
+/// routines that save, load and reset the FPU state for signal frames. Their memory operands
+/// go through SS, the one data segment the guest cannot have changed.
+fn code() -> Vec<u8> {
     let [tss_low, tss_high] = selector::TSS.to_le_bytes();
+    let at = |offset: u32| (KERNEL_BASE + offset).to_le_bytes();
+    let [image, legacy, init] = [ring0::FPU_IMAGE, ring0::FPU_LEGACY, ring0::FPU_INIT].map(at);
     [
-        0x66, 0xB8, tss_low, tss_high, // boot:   mov ax, TSS
-        0x0F, 0x00, 0xD8, //                      ltr ax
-        0xDB, 0xE3, //                            fninit
-        0x0F, 0x20, 0xD8, //             reload:  mov eax, cr3
-        0x0F, 0x22, 0xD8, //                      mov cr3, eax    ; flushes the TLB
-        0x58, //                                  pop eax         ; LDT selector or 0
-        0x0F, 0x00, 0xD0, //                      lldt ax
-        0x58, //                         resume:  pop eax
-        0x1F, //                                  pop ds
-        0x07, //                                  pop es
-        0x0F, 0xA1, //                            pop fs
-        0x0F, 0xA9, //                            pop gs
-        0xCF, //                                  iretd
+        &[
+            0x66, 0xB8, tss_low, tss_high, // boot:   mov ax, TSS
+            0x0F, 0x00, 0xD8, //                      ltr ax
+            0xDB, 0xE3, //                            fninit
+            0x0F, 0x20, 0xD8, //             reload:  mov eax, cr3
+            0x0F, 0x22, 0xD8, //                      mov cr3, eax    ; flushes the TLB
+            0x58, //                                  pop eax         ; LDT selector or 0
+            0x0F, 0x00, 0xD0, //                      lldt ax
+            0x58, //                         resume:  pop eax
+            0x1F, //                                  pop ds
+            0x07, //                                  pop es
+            0x0F, 0xA1, //                            pop fs
+            0x0F, 0xA9, //                            pop gs
+            0xCF, //                                  iretd
+        ][..],
+        &[0x36, 0x0F, 0xAE, 0x05], // save_fpu:  fxsave ss:[image]
+        &image,
+        &[0x36, 0xDD, 0x35], //                  fnsave ss:[legacy]  ; reinitialises the x87
+        &legacy,
+        &[0x36, 0x0F, 0xAE, 0x0D], //            fxrstor ss:[image]  ; so restore it
+        &image,
+        &[0xF4],                   //                              hlt
+        &[0x36, 0x0F, 0xAE, 0x0D], // load_fpu:  fxrstor ss:[image]
+        &image,
+        &[0xF4],                   //                              hlt
+        &[0x36, 0x0F, 0xAE, 0x0D], // reset_fpu: fxrstor ss:[init]
+        &init,
+        &[0xF4], //                              hlt
     ]
+    .concat()
 }
 
 const BOOT: u32 = 0;
@@ -77,6 +98,10 @@ const RESUME: u32 = 19;
 /// The POP DS, POP ES, POP FS and POP GS of `resume`.
 const SEGMENT_POPS: std::ops::Range<u32> = 20..26;
 const IRET: u32 = 26;
+/// The FPU routines: where each starts and where its HLT leaves EIP.
+const SAVE_FPU: (u32, u32) = (27, 51);
+const LOAD_FPU: (u32, u32) = (51, 60);
+const RESET_FPU: (u32, u32) = (60, 69);
 
 /// Vectors whose exceptions push an error code: #DF, #TS, #NP, #SS, #GP, #PF, #AC.
 fn has_error_code(vector: u8) -> bool {
@@ -134,6 +159,10 @@ pub fn install(memory: &mut Memory) {
     memory.write_u32(ring0::TSS + 0x64, (ring0::TSS_LIMIT + 1) << 16);
 
     memory.write_phys(ring0::CODE, &code());
+    let mut init = [0u8; 512];
+    init[0..2].copy_from_slice(&fpu::cw::DEFAULT.to_le_bytes());
+    init[24..28].copy_from_slice(&fpu::mxcsr::DEFAULT.to_le_bytes());
+    memory.write_phys(ring0::FPU_INIT, &init);
     for vector in 0..=255u8 {
         let stub = ring0::VECTORS + u32::from(vector) * ring0::VECTOR_STUB;
         let mut bytes = Vec::new();
@@ -223,6 +252,52 @@ pub fn resume(cpu: &mut Cpu, memory: &mut Memory, context: &Context, reload: Opt
     cpu.halted = false;
 }
 
+/// The FPU state as FNSAVE and FXSAVE store it, for a signal frame.
+pub struct FpuImages {
+    pub fnsave: [u8; fpstate::FNSAVE_SIZE],
+    pub fxsave: [u8; 512],
+}
+
+/// Runs one of the FPU routines on the CPU, in ring 0 between an entry and the return to
+/// user mode; Err says what went wrong (a bug: the routines cannot fault).
+fn run_routine(cpu: &mut Cpu, memory: &mut Memory, (start, end): (u32, u32)) -> Result<(), String> {
+    cpu.eip = KERNEL_BASE + ring0::CODE + start;
+    cpu.halted = false;
+    let stop = cpu.run(memory, cpu.cycles + 1000);
+    let expected = KERNEL_BASE + ring0::CODE + end;
+    if stop != Stop::Halted || cpu.eip != expected {
+        return Err(format!(
+            "the FPU routine at {start} stopped ({stop:?}) at {:08x}",
+            cpu.eip
+        ));
+    }
+    Ok(())
+}
+
+/// The FPU state, left unchanged.
+pub fn save_fpu(cpu: &mut Cpu, memory: &mut Memory) -> Result<FpuImages, String> {
+    run_routine(cpu, memory, SAVE_FPU)?;
+    let mut images = FpuImages {
+        fnsave: [0; fpstate::FNSAVE_SIZE],
+        fxsave: [0; 512],
+    };
+    memory.read_phys(ring0::FPU_LEGACY, &mut images.fnsave);
+    memory.read_phys(ring0::FPU_IMAGE, &mut images.fxsave);
+    Ok(images)
+}
+
+/// Loads an FXSAVE image (whose MXCSR must be valid).
+pub fn load_fpu(cpu: &mut Cpu, memory: &mut Memory, image: &[u8; 512]) -> Result<(), String> {
+    memory.write_phys(ring0::FPU_IMAGE, image);
+    run_routine(cpu, memory, LOAD_FPU)
+}
+
+/// The FPU state Linux gives a new process and a signal handler: FNINIT's, MXCSR 0x1F80,
+/// XMM registers zero.
+pub fn reset_fpu(cpu: &mut Cpu, memory: &mut Memory) -> Result<(), String> {
+    run_routine(cpu, memory, RESET_FPU)
+}
+
 /// Why the CPU halted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Entry {
@@ -306,7 +381,15 @@ mod tests {
         let code = code();
         let mut decoder = Decoder::with_ip(32, &code, 0, DecoderOptions::NONE);
         let found: Vec<(u64, Mnemonic)> = decoder.iter().map(|i| (i.ip(), i.mnemonic())).collect();
-        assert_eq!(found.len(), 13);
+        assert_eq!(found.len(), 21);
+        assert_eq!(code.len() as u32, RESET_FPU.1);
+        for (start, end) in [SAVE_FPU, LOAD_FPU, RESET_FPU] {
+            assert!(
+                found.contains(&(u64::from(start), Mnemonic::Fxsave))
+                    || found.contains(&(u64::from(start), Mnemonic::Fxrstor))
+            );
+            assert!(found.contains(&(u64::from(end - 1), Mnemonic::Hlt)));
+        }
         assert!(found.contains(&(7, Mnemonic::Fninit)));
         assert!(found.contains(&(u64::from(BOOT), Mnemonic::Mov)));
         assert!(found.contains(&(u64::from(RELOAD), Mnemonic::Mov)));

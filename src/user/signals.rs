@@ -2,9 +2,10 @@
 //! frames Linux builds (`struct sigframe` without SA_SIGINFO, `struct rt_sigframe` with it)
 //! and takes back on sigreturn and rt_sigreturn.
 //!
-//! The frames carry no FPU state yet (the sigcontext's fpstate pointer is null, which tells
-//! handlers and sigreturn there is none): the interpreter has no x87/SSE state to save.
+//! The FPU state (`fpstate`, see that module) sits above each frame, 64-byte aligned, where
+//! Linux puts it; the kernel saves and restores it through the CPU.
 
+use super::fpstate;
 use super::layout::selector;
 use super::memory::{BadAddress, Memory};
 use super::ring0::Context;
@@ -142,6 +143,15 @@ pub fn for_exception(vector: u8, error: u32, eip: u32, cr2: u32) -> Info {
     }
 }
 
+/// What a signal frame saves besides the registers.
+struct Saved<'a> {
+    trap: Trap,
+    /// A `struct _fpstate_32`.
+    fpu: &'a [u8],
+    /// The blocked set before the handler.
+    mask: u64,
+}
+
 /// What delivering a signal did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Delivery {
@@ -216,8 +226,10 @@ impl Signals {
             .and_then(|(_, info)| info.take())
     }
 
-    /// Delivers `info` to the thread in `context`. A `forced` signal (from an exception) kills
-    /// the process if it is blocked or ignored, as Linux's force_sig does.
+    /// Delivers `info` to the thread in `context`, whose FPU state is `fpu` (a
+    /// `struct _fpstate_32`). A `forced` signal (from an exception) kills the process if it is
+    /// blocked or ignored, as Linux's force_sig does.
+    #[allow(clippy::too_many_arguments)]
     pub fn deliver(
         &mut self,
         memory: &mut Memory,
@@ -225,6 +237,7 @@ impl Signals {
         context: &mut Context,
         info: Info,
         trap: Trap,
+        fpu: &[u8],
         forced: bool,
     ) -> Result<Delivery, BadAddress> {
         let index = usize::from(info.signal - 1);
@@ -241,7 +254,12 @@ impl Signals {
             _ => {}
         }
         let old_mask = self.blocked;
-        self.setup_frame(memory, cpu, context, &action, info, trap, old_mask)?;
+        let saved = Saved {
+            trap,
+            fpu,
+            mask: old_mask,
+        };
+        self.setup_frame(memory, cpu, context, &action, info, &saved)?;
         let mut added = action.mask;
         if action.flags & SA_NODEFER == 0 {
             added |= bit(info.signal);
@@ -255,7 +273,6 @@ impl Signals {
 
     /// Writes the signal frame on the user stack (or the alternate stack) and points the
     /// context at the handler.
-    #[allow(clippy::too_many_arguments)]
     fn setup_frame(
         &self,
         memory: &mut Memory,
@@ -263,8 +280,7 @@ impl Signals {
         context: &mut Context,
         action: &Action,
         info: Info,
-        trap: Trap,
-        old_mask: u64,
+        saved: &Saved,
     ) -> Result<(), BadAddress> {
         let user_sp = context.regs[reg::ESP];
         let mut sp = user_sp;
@@ -273,8 +289,12 @@ impl Signals {
         }
         let rt = action.flags & SA_SIGINFO != 0;
         let size = if rt { 268 } else { 732 };
+        // The FXSAVE part 64-byte aligned, the legacy part below it (fpu__alloc_mathframe).
+        let fpstate = (sp.wrapping_sub(512) & !63).wrapping_sub(fpstate::FXSAVE_OFFSET as u32);
         // The i386 ABI's alignment at function entry: (sp + 4) % 16 == 0.
-        let frame = (sp.wrapping_sub(size).wrapping_add(4) & !15).wrapping_sub(4);
+        let frame = (fpstate.wrapping_sub(size).wrapping_add(4) & !15).wrapping_sub(4);
+        let old_mask = saved.mask;
+        let sc = sigcontext(context, saved.trap, old_mask as u32, fpstate);
         let retcode_at = frame + size - 8;
         let return_address = if action.flags & SA_RESTORER != 0 {
             action.restorer
@@ -294,17 +314,21 @@ impl Signals {
             put(&mut bytes, self.altstack.base);
             put(&mut bytes, self.altstack.flags(user_sp));
             put(&mut bytes, self.altstack.size);
-            bytes.extend(sigcontext(context, trap, old_mask as u32));
+            bytes.extend(&sc);
             bytes.extend(old_mask.to_le_bytes());
             // mov eax, __NR_rt_sigreturn; int 0x80
             bytes.extend([0xB8, NR_RT_SIGRETURN, 0, 0, 0, 0xCD, 0x80, 0]);
         } else {
-            bytes.extend(sigcontext(context, trap, old_mask as u32));
+            bytes.extend(&sc);
             bytes.extend([0; 624]); // the unused legacy FPU area
             put(&mut bytes, (old_mask >> 32) as u32);
             // pop eax; mov eax, __NR_sigreturn; int 0x80
             bytes.extend([0x58, 0xB8, NR_SIGRETURN, 0, 0, 0, 0xCD, 0x80]);
         }
+        if !memory.user_writable(frame, fpstate + fpstate::SIZE - frame) {
+            return Err(BadAddress);
+        }
+        memory.write_user(cpu, fpstate, saved.fpu)?;
         memory.write_user(cpu, frame, &bytes)?;
 
         context.regs[reg::ESP] = frame;
@@ -326,13 +350,13 @@ impl Signals {
     }
 
     /// sigreturn (`rt` false) and rt_sigreturn: restores the context and mask saved in the
-    /// frame the handler returned through.
+    /// frame the handler returned through; returns where its FPU state is (0: none).
     pub fn sigreturn(
         &mut self,
         memory: &Memory,
         context: &mut Context,
         rt: bool,
-    ) -> Result<(), BadAddress> {
+    ) -> Result<u32, BadAddress> {
         let sp = context.regs[reg::ESP];
         let mut sc = [0u8; 88];
         let mask = if rt {
@@ -358,7 +382,7 @@ impl Signals {
         };
         restore_sigcontext(context, &sc);
         self.blocked = mask & !UNBLOCKABLE;
-        Ok(())
+        Ok(u32::from_le_bytes([sc[76], sc[77], sc[78], sc[79]]))
     }
 
     /// rt_sigaction(signal, act, oact, sigsetsize).
@@ -511,7 +535,7 @@ impl Signals {
 }
 
 /// The 88-byte `struct sigcontext` (i386).
-fn sigcontext(context: &Context, trap: Trap, old_mask: u32) -> Vec<u8> {
+fn sigcontext(context: &Context, trap: Trap, old_mask: u32, fpstate: u32) -> Vec<u8> {
     let r = &context.regs;
     let words = [
         u32::from(context.gs),
@@ -533,7 +557,7 @@ fn sigcontext(context: &Context, trap: Trap, old_mask: u32) -> Vec<u8> {
         context.eflags,
         r[reg::ESP],
         u32::from(context.ss),
-        0, // fpstate: none
+        fpstate,
         old_mask,
         trap.cr2,
     ];
@@ -591,7 +615,7 @@ mod tests {
             error: 6,
             cr2: 0x1234,
         };
-        let bytes: [u8; 88] = sigcontext(&context, trap, 0).try_into().unwrap();
+        let bytes: [u8; 88] = sigcontext(&context, trap, 0, 0).try_into().unwrap();
         // The layout of struct sigcontext: gs first, eax at 44, trapno/err/eip at 48/52/56.
         assert_eq!(bytes[0], 0x33);
         assert_eq!(bytes[44], 1);

@@ -148,11 +148,7 @@ impl Kernel<'_> {
         let value = match number {
             nr::EXIT | nr::EXIT_GROUP => return Flow::Exit(Exit::Code(a as u8)),
             nr::SIGRETURN | nr::RT_SIGRETURN => {
-                let rt = number == nr::RT_SIGRETURN;
-                return match self.signals.sigreturn(&self.memory, context, rt) {
-                    Ok(()) => Flow::Continue,
-                    Err(BadAddress) => self.bad_frame(),
-                };
+                return self.sigreturn(context, number == nr::RT_SIGRETURN);
             }
             // Standard input is empty.
             nr::READ => on_std_fd(a, 0),

@@ -8,9 +8,8 @@ use std::path::{Path, PathBuf};
 pub const USAGE: &str = "\
 usage: oxbox cpu-test test-i386 [--binary PATH] [--reference PATH] [--limit CYCLES]
 
-Runs QEMU's tests/tcg/i386/test-i386 (ci/build-test-i386 builds it) under `oxbox user`, with
-x87/MMX/SSE instructions the interpreter lacks skipped, and compares its output with the
-native output, section by section. Ends with the line
+Runs QEMU's tests/tcg/i386/test-i386 (ci/build-test-i386 builds it) under `oxbox user` and
+compares its output with the native output, section by section. Ends with the line
   test-i386: M/N lines match native
 
 options:
@@ -100,7 +99,6 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let name = binary.as_os_str().as_encoded_bytes();
     let options = Options {
         limit: Some(limit),
-        skip_unimplemented: true,
         ..Options::default()
     };
     let mut output = Vec::new();
@@ -120,14 +118,6 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 "oxbox: {exit} after {} instructions ({} cycles)",
                 outcome.instructions, outcome.cycles
             );
-            let skipped: Vec<String> = outcome
-                .skipped
-                .iter()
-                .map(|(mnemonic, count)| format!("{mnemonic} x{count}"))
-                .collect();
-            if !skipped.is_empty() {
-                println!("skipped (not implemented): {}", skipped.join(", "));
-            }
         }
         Err(error) => println!("oxbox: {error}"),
     }

@@ -4,17 +4,15 @@ use oxbox::user::{self, Exit, Options, Program};
 use std::process::ExitCode;
 
 const USAGE: &str = "\
-usage: oxbox user [--limit CYCLES] [--memory MIB] [--skip-unimplemented] PROGRAM [ARGS...]
+usage: oxbox user [--limit CYCLES] [--memory MIB] PROGRAM [ARGS...]
 
 Runs a static Linux i386 executable on the CPU interpreter at CPL 3, emulating the system calls
 and signals it needs. Its standard output and error are ours; the exit status is the
 program's (128 + N when signal N killed it).
 
 options:
-  --limit CYCLES        stop after this many CPU cycles (about one per simple instruction)
-  --memory MIB          guest RAM (default 512)
-  --skip-unimplemented  step over x87/MMX/SSE instructions the interpreter does not implement
-                        yet instead of raising SIGILL, and list them at the end
+  --limit CYCLES  stop after this many CPU cycles (about one per simple instruction)
+  --memory MIB    guest RAM (default 512)
 ";
 
 /// Parses the options before PROGRAM; everything from PROGRAM on belongs to the guest.
@@ -35,10 +33,6 @@ fn parse(args: &[String]) -> Result<(Options, &[String]), String> {
                 }
                 options.memory = (mib << 20) as u32;
                 rest = &tail[1..];
-            }
-            "--skip-unimplemented" => {
-                options.skip_unimplemented = true;
-                rest = tail;
             }
             flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
             _ => break,
@@ -69,9 +63,6 @@ pub fn command(args: &[String]) -> Result<ExitCode, String> {
     let mut stderr = std::io::stderr();
     let outcome = user::run(&to_run, options, &mut stdout, &mut stderr)
         .map_err(|e| format!("{program}: {e}"))?;
-    for (mnemonic, count) in &outcome.skipped {
-        eprintln!("oxbox user: skipped {mnemonic} {count} times (not implemented)");
-    }
     Ok(match outcome.exit {
         Exit::Code(code) => ExitCode::from(code),
         Exit::Signal(signal) => {
