@@ -84,6 +84,7 @@ fn run(code: &[&str], data: &[u8]) -> (Exit, Vec<u8>) {
 }
 
 const SIGILL: u8 = 4;
+const SIGBUS: u8 = 7;
 const SIGSEGV: u8 = 11;
 
 #[test]
@@ -263,6 +264,20 @@ fn sigill_kills_by_default() {
         "0f 0b", // ud2                     ; no SIGILL handler: the process dies
     ];
     assert_eq!(run(&code, &[]).0, Exit::Signal(SIGILL));
+}
+
+#[test]
+fn alignment_checks_raise_sigbus() {
+    let code = [
+        "9c",                   // pushfd                  ; EFLAGS.AC on: Linux runs with CR0.AM set
+        "81 0c 24 00 00 04 00", // or dword [esp], 0x40000
+        "9d",                   // popfd
+        "a1 01 90 04 08",       // mov eax, [0x08049001]   ; misaligned: #AC, SIGBUS
+        "b8 fc 00 00 00",       // mov eax, 252
+        "31 db",                // xor ebx, ebx
+        "cd 80",                // int 0x80
+    ];
+    assert_eq!(run(&code, &[0; 8]).0, Exit::Signal(SIGBUS));
 }
 
 #[test]

@@ -203,7 +203,8 @@ fn kernel_segment(selector: u16, kind: u16) -> Segment {
 /// Only CS and SS are set directly (as a boot loader would); everything else goes through
 /// the stubs.
 pub fn boot(cpu: &mut Cpu, memory: &mut Memory, context: &Context) {
-    cpu.cr0 = cr0::PE | cr0::MP | cr0::ET | cr0::NE | cr0::WP | cr0::PG;
+    // As Linux sets it: alignment checks are the program's choice (EFLAGS.AC).
+    cpu.cr0 = cr0::PE | cr0::MP | cr0::ET | cr0::NE | cr0::WP | cr0::AM | cr0::PG;
     cpu.cr3 = ring0::PAGE_DIRECTORY;
     cpu.cr4 = cr4::OSFXSR | cr4::OSXMMEXCPT;
     cpu.gdtr = TableReg {
