@@ -3,11 +3,12 @@
 //! against native measured in one run (host time is used here, and only here, to measure).
 //!
 //! The kernels come from `../shared/bench` (built with its own scripts, which need gcc's 32-bit
-//! multilib) or from `--kernels DIR` holding `bench32` and `bench_bare.elf`. Each runs as a
-//! multiboot kernel on the bare-metal test machine; the checksum it prints must equal the
-//! native one.
+//! multilib) or from `--kernels DIR` holding `bench32` and `bench_bare.elf`. Each runs twice:
+//! as a multiboot kernel on the bare-metal test machine, and as a Linux program under the
+//! user-mode harness; both checksums must equal the native one.
 
 use oxbox::testmachine::{Config, Stop, TestMachine};
+use oxbox::user;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -16,8 +17,9 @@ pub const USAGE: &str = "\
 usage: oxbox bench cpu [--engine interp] [--kernels DIR] [--quick] [--only KERNEL]
 
 Runs the CPU benchmark kernels (int, x87, sse, mem) on the interpreter, as multiboot kernels on
-the bare-metal test machine, and natively on the host; prints one line per kernel with the
-checksums (ours must equal native), guest MIPS and the slowdown against native.
+the bare-metal test machine and as Linux programs under `oxbox user`, and natively on the host;
+prints one line per kernel and machine with the checksums (ours must equal native), guest MIPS
+and the slowdown against native.
 
   --engine interp   the execution engine (the interpreter is the only one so far)
   --kernels DIR     a folder with bench32 and bench_bare.elf (default: build them from
@@ -59,8 +61,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
         Some(dir) => dir,
         None => build_kernels()?,
     };
-    let bare = std::fs::read(dir.join("bench_bare.elf"))
-        .map_err(|e| format!("cannot read {}: {e}", dir.join("bench_bare.elf").display()))?;
+    let read = |name: &str| {
+        std::fs::read(dir.join(name))
+            .map_err(|e| format!("cannot read {}: {e}", dir.join(name).display()))
+    };
+    let bare = read("bench_bare.elf")?;
+    let linux = read("bench32")?;
     let mut failures = 0;
     for (kernel, reference_reps) in KERNELS {
         if only.as_deref().is_some_and(|k| k != kernel) {
@@ -72,20 +78,25 @@ pub fn run(args: &[String]) -> Result<(), String> {
             reference_reps
         };
         let (native_checksum, native_seconds) = native(&dir.join("bench32"), kernel, reps)?;
-        let run = interpreted(&bare, kernel, reps)?;
-        let ok = run.checksum == native_checksum;
-        failures += usize::from(!ok);
-        let mips = run.instructions as f64 / run.seconds / 1e6;
-        println!(
-            "bench: kernel={kernel} reps={reps} engine=interp checksum={} native={native_checksum} {} \
-             instructions={} seconds={:.2} mips={mips:.1} native_seconds={native_seconds:.3} \
-             slowdown={:.0}x",
-            run.checksum,
-            if ok { "ok" } else { "MISMATCH" },
-            run.instructions,
-            run.seconds,
-            run.seconds / native_seconds.max(1e-6),
-        );
+        let runs = [
+            ("testmachine", bare_metal(&bare, kernel, reps)?),
+            ("user", user_mode(&linux, kernel, reps)?),
+        ];
+        for (machine, run) in runs {
+            let ok = run.checksum == native_checksum;
+            failures += usize::from(!ok);
+            let mips = run.instructions as f64 / run.seconds / 1e6;
+            println!(
+                "bench: kernel={kernel} reps={reps} engine=interp machine={machine} checksum={} \
+                 native={native_checksum} {} instructions={} seconds={:.2} mips={mips:.1} \
+                 native_seconds={native_seconds:.3} slowdown={:.0}x",
+                run.checksum,
+                if ok { "ok" } else { "MISMATCH" },
+                run.instructions,
+                run.seconds,
+                run.seconds / native_seconds.max(1e-6),
+            );
+        }
     }
     if failures > 0 {
         return Err(format!(
@@ -139,7 +150,7 @@ struct Interpreted {
 }
 
 /// Runs the multiboot kernel on the test machine with the interpreter.
-fn interpreted(bare: &[u8], kernel: &str, reps: u32) -> Result<Interpreted, String> {
+fn bare_metal(bare: &[u8], kernel: &str, reps: u32) -> Result<Interpreted, String> {
     // The memory kernel touches up to 65 MiB.
     let config = Config {
         ram_mib: 128,
@@ -157,6 +168,39 @@ fn interpreted(bare: &[u8], kernel: &str, reps: u32) -> Result<Interpreted, Stri
         return Err(format!(
             "{kernel}: the kernel stopped with {:?} at {:04X}:{:08X}; console: {console:?}",
             outcome.stop, cpu.seg[1].selector, cpu.eip
+        ));
+    }
+    Ok(Interpreted {
+        checksum: checksum(&console)?,
+        instructions: outcome.instructions,
+        seconds,
+    })
+}
+
+/// Runs the Linux build under the user-mode harness.
+fn user_mode(file: &[u8], kernel: &str, reps: u32) -> Result<Interpreted, String> {
+    let reps = reps.to_string();
+    let args: [&[u8]; 3] = [b"bench32", kernel.as_bytes(), reps.as_bytes()];
+    let program = user::Program {
+        file,
+        path: b"/bench32",
+        args: &args,
+    };
+    let mut output = Vec::new();
+    let start = Instant::now();
+    let outcome = user::run(
+        &program,
+        user::Options::default(),
+        &mut output,
+        &mut std::io::stderr(),
+    )
+    .map_err(|e| format!("{kernel} under oxbox user: {e}"))?;
+    let seconds = start.elapsed().as_secs_f64();
+    let console = String::from_utf8_lossy(&output).into_owned();
+    if outcome.exit != user::Exit::Code(0) {
+        return Err(format!(
+            "{kernel} under oxbox user ended with {:?}: {console:?}",
+            outcome.exit
         ));
     }
     Ok(Interpreted {
