@@ -14,6 +14,10 @@ pub mod cw {
     pub const RC_SHIFT: u16 = 10;
     /// FINIT's control word: all exceptions masked, 64-bit precision, round to nearest.
     pub const DEFAULT: u16 = 0x037F;
+    /// The bits a control word load keeps: masks, precision, rounding and the 287's
+    /// infinity control (bit 12). Bit 6 always reads 1, the others 0.
+    pub const DEFINED: u16 = 0x1F3F;
+    pub const ONE: u16 = 0x0040;
 }
 
 /// Status word bits.
@@ -169,6 +173,13 @@ impl Fpu {
         if u16::from(flags) & !self.control & cw::MASKS != 0 {
             self.status |= sw::ES | sw::B;
         }
+    }
+
+    /// Loads the control word (FLDCW, FLDENV, FRSTOR, FXRSTOR): only the defined bits are
+    /// kept, and the new masks may unmask exceptions already flagged.
+    pub fn set_control(&mut self, value: u16) {
+        self.control = (value & cw::DEFINED) | cw::ONE;
+        self.update_summary();
     }
 
     /// Recomputes ES and B from the exception flags and masks, as the FPU does whenever the

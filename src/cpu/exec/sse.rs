@@ -664,7 +664,6 @@ impl Cpu {
             }
         }
         let fpu = &mut self.fpu;
-        fpu.control = words[0] as u16;
         fpu.status = (words[0] >> 16) as u16;
         fpu.opcode = (words[1] >> 16) as u16 & 0x7FF;
         fpu.ip = words[2];
@@ -677,7 +676,7 @@ impl Cpu {
             fpu.regs[physical] = value;
         }
         fpu.set_abridged_tags(words[1] as u8);
-        fpu.update_summary();
+        fpu.set_control(words[0] as u16);
         fpu.xmm = xmm;
         Ok(())
     }

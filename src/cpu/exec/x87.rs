@@ -523,7 +523,7 @@ impl Cpu {
             M::Fnstcw => self.write_memory_at(bus, ins, 0, 2, u32::from(self.fpu.control)),
             M::Fldcw => {
                 let control = self.read_memory_at(bus, ins, 0, 2)? as u16;
-                self.set_control_word(control);
+                self.fpu.set_control(control);
                 Ok(())
             }
             M::Fnstenv => {
@@ -611,12 +611,6 @@ impl Cpu {
         } else {
             self.fpu.status &= !sw::C1;
         }
-    }
-
-    /// FLDCW and friends: a new control word may unmask exceptions already flagged.
-    fn set_control_word(&mut self, control: u16) {
-        self.fpu.control = control | 0x0040;
-        self.fpu.update_summary();
     }
 
     /// Records the instruction's address and opcode, and the memory operand's address.
@@ -1146,7 +1140,7 @@ impl Cpu {
             self.fpu.cs = 0;
             self.fpu.ds = 0;
         }
-        self.set_control_word(fields[0] as u16);
+        self.fpu.set_control(fields[0] as u16);
         Ok(())
     }
 }
