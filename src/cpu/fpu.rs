@@ -217,8 +217,9 @@ impl Fpu {
         self.tags = 0;
     }
 
-    /// EMMS: every register empty.
+    /// EMMS: every register empty, and TOP = 0 as after any MMX instruction.
     pub fn emms(&mut self) {
+        self.set_top(0);
         self.tags = 0xFFFF;
     }
 
