@@ -51,6 +51,8 @@ pub mod mxcsr {
     /// Exception masks, bits 7..=12.
     pub const MASK_SHIFT: u32 = 7;
     pub const DEFAULT: u32 = 0x1F80;
+    /// Flush to zero.
+    pub const FTZ: u32 = 1 << 15;
     /// The bits a Pentium III implements (no DAZ); setting others raises #GP.
     pub const WRITABLE: u32 = 0xFFBF;
 }

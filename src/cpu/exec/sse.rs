@@ -345,7 +345,13 @@ impl Cpu {
 
     fn execute_xmm(&mut self, bus: &mut dyn Bus, ins: &Instruction) -> Result<()> {
         let m = ins.mnemonic();
-        let ctl = SseControl::from_mxcsr(self.fpu.mxcsr);
+        // Flush-to-zero applies only with underflow masked; unmasked, a tiny result faults.
+        let underflow_unmasked =
+            self.fpu.mxcsr & u32::from(Flags::UNDERFLOW.0) << mxcsr::MASK_SHIFT == 0;
+        let ctl = SseControl {
+            ftz: self.fpu.mxcsr & mxcsr::FTZ != 0 && !underflow_unmasked,
+            ..SseControl::from_mxcsr(self.fpu.mxcsr)
+        };
         if let Some(op) = sse_bitwise(m) {
             let a = self.fpu.xmm[ins.op0_register().number()];
             let b = self.read_xmm(bus, ins, 1, true)?;
@@ -363,10 +369,24 @@ impl Cpu {
             };
             let mut result = a;
             let mut flags = Flags::NONE;
+            // Unmasked underflow is reported on tininess alone: an exact denormal result of
+            // a rounded operation raises UE too.
+            let rounds = matches!(
+                m,
+                M::Addps
+                    | M::Addss
+                    | M::Subps
+                    | M::Subss
+                    | M::Mulps
+                    | M::Mulss
+                    | M::Divps
+                    | M::Divss
+            );
             for lane in 0..lanes {
                 let (value, f) = op(a[lane], b[lane], ctl);
+                let denormal = value & 0x7F80_0000 == 0 && value & 0x007F_FFFF != 0;
                 result[lane] = value;
-                flags |= f;
+                flags |= f | Flags::UNDERFLOW.when(rounds && underflow_unmasked && denormal);
             }
             self.simd_flags(flags)?;
             self.fpu.xmm[d] = result;
@@ -751,5 +771,19 @@ mod tests {
             });
             assert_eq!(fault, expected, "{code:02X?}");
         }
+    }
+
+    #[test]
+    fn unmasked_underflow_faults_on_exact_tiny_results() {
+        // ADDSS XMM0, XMM1: the smallest denormal plus zero, exact, with UM clear.
+        let (cpu, _, fault) = run(&[0xF3, 0x0F, 0x58, 0xC1], |cpu, _| {
+            cpu.cr4 |= cr4::OSFXSR | cr4::OSXMMEXCPT;
+            cpu.fpu.mxcsr &= !(1 << 11);
+            cpu.fpu.xmm[0][0] = 1;
+        });
+        assert_eq!(fault, Some(vector::XF));
+        // UE, and DE for the denormal operand.
+        assert_eq!(cpu.fpu.mxcsr & 0x3F, 1 << 4 | 1 << 1);
+        assert_eq!(cpu.fpu.xmm[0][0], 1);
     }
 }
