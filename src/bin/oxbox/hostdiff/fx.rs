@@ -86,6 +86,31 @@ fn single(rng: &mut Rng) -> u32 {
     }
 }
 
+/// The input image as text: the control and status words, the abridged tags (one bit per
+/// physical register), the registers in FXSAVE's stack order (slot i is ST(i), which is
+/// MM((TOP + i) mod 8)) and the XMM registers.
+pub fn describe(image: &Image) -> Vec<String> {
+    let word = |at: usize| u16::from_le_bytes([image[at], image[at + 1]]);
+    let hex = |bytes: &[u8]| -> String { bytes.iter().rev().map(|b| format!("{b:02X}")).collect() };
+    let slots = |base: usize, len: usize| -> String {
+        (0..8)
+            .map(|i| hex(&image[base + 16 * i..base + 16 * i + len]))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    vec![
+        format!(
+            "FCW={:04X} FSW={:04X} FTW={:02X} MXCSR={}",
+            word(FCW),
+            word(FSW),
+            image[FTW],
+            hex(&image[MXCSR..MXCSR + 4])
+        ),
+        format!("ST0..7: {}", slots(ST0, 10)),
+        format!("XMM0..7: {}", slots(XMM0, 16)),
+    ]
+}
+
 /// A compared field: its offset, length and, for FSW, the bits that count.
 pub struct Field {
     pub name: String,

@@ -179,6 +179,11 @@ fn print_case(case: &Case, diff: &[String]) {
             println!("    memory operand at +{offset:#04x}: {}", bytes.join(" "));
         }
     }
+    if let Some(image) = &input.fx {
+        for line in fx::describe(image) {
+            println!("    in: {line}");
+        }
+    }
     for line in diff {
         println!("    {line}");
     }
