@@ -2,7 +2,7 @@
 //! the SDM's FXSAVE table): random initial images, and the fields that are compared.
 
 use super::rng::Rng;
-use iced_x86::{Code, CpuidFeature, Mnemonic};
+use iced_x86::{Code, CpuidFeature, Mnemonic, Register};
 
 pub const SIZE: usize = 512;
 pub type Image = [u8; SIZE];
@@ -109,6 +109,17 @@ pub fn describe(image: &Image) -> Vec<String> {
         format!("ST0..7: {}", slots(ST0, 10)),
         format!("XMM0..7: {}", slots(XMM0, 16)),
     ]
+}
+
+/// The FXSAVE offset of XMM register `register`.
+pub fn xmm_offset(register: Register) -> usize {
+    XMM0 + 16 * register.number()
+}
+
+/// Lane `lane` (32 bits) of XMM register `register` in `image`.
+pub fn xmm_lane(image: &Image, register: Register, lane: usize) -> u32 {
+    let at = xmm_offset(register) + 4 * lane;
+    u32::from_le_bytes(image[at..at + 4].try_into().expect("four bytes"))
 }
 
 /// A compared field: its offset, length and, for FSW, the bits that count.
