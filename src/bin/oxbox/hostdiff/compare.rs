@@ -151,7 +151,10 @@ pub fn differences(case: &Case, host: &Outcome, ours: &Outcome) -> Vec<String> {
     }
     if let (Some(hf), Some(of)) = (&h.fx, &o.fx) {
         let approximation = Approximation::of(case);
-        for field in fx::fields(ins.code()) {
+        let fields = fx::fields(ins.code())
+            .into_iter()
+            .chain(fx::pointers(ins, hf));
+        for field in fields {
             let bytes = field.offset..field.offset + field.len;
             let (a, b) = (&hf[bytes.clone()], &of[bytes]);
             let differs = if let Some(approx) = approximation.filter(|x| x.field == field.offset) {
