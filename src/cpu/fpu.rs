@@ -14,6 +14,10 @@ pub mod cw {
     pub const RC_SHIFT: u16 = 10;
     /// FINIT's control word: all exceptions masked, 64-bit precision, round to nearest.
     pub const DEFAULT: u16 = 0x037F;
+    /// The bits a control word load keeps: masks, precision, rounding and the 287's
+    /// infinity control (bit 12). Bit 6 always reads 1, the others 0.
+    pub const DEFINED: u16 = 0x1F3F;
+    pub const ONE: u16 = 0x0040;
 }
 
 /// Status word bits.
@@ -47,6 +51,8 @@ pub mod mxcsr {
     /// Exception masks, bits 7..=12.
     pub const MASK_SHIFT: u32 = 7;
     pub const DEFAULT: u32 = 0x1F80;
+    /// Flush to zero.
+    pub const FTZ: u32 = 1 << 15;
     /// The bits a Pentium III implements (no DAZ); setting others raises #GP.
     pub const WRITABLE: u32 = 0xFFBF;
 }
@@ -171,6 +177,13 @@ impl Fpu {
         }
     }
 
+    /// Loads the control word (FLDCW, FLDENV, FRSTOR, FXRSTOR): only the defined bits are
+    /// kept, and the new masks may unmask exceptions already flagged.
+    pub fn set_control(&mut self, value: u16) {
+        self.control = (value & cw::DEFINED) | cw::ONE;
+        self.update_summary();
+    }
+
     /// Recomputes ES and B from the exception flags and masks, as the FPU does whenever the
     /// status or control word is loaded (FLDCW, FLDENV, FRSTOR, FXRSTOR).
     pub fn update_summary(&mut self) {
@@ -206,8 +219,9 @@ impl Fpu {
         self.tags = 0;
     }
 
-    /// EMMS: every register empty.
+    /// EMMS: every register empty, and TOP = 0 as after any MMX instruction.
     pub fn emms(&mut self) {
+        self.set_top(0);
         self.tags = 0xFFFF;
     }
 

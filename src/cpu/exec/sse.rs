@@ -3,7 +3,8 @@
 //!
 //! MMX is #UD with CR0.EM and #NM with CR0.TS, and reports pending x87 exceptions. SSE is
 //! #UD unless CR4.OSFXSR is set (and with CR0.EM), #NM with CR0.TS; an unmasked SIMD
-//! exception leaves the destination alone and raises #XF (CR4.OSXMMEXCPT) or #UD.
+//! exception leaves the destination alone and raises #XF (CR4.OSXMMEXCPT) or #UD. SSE
+//! instructions with an MMX register operand (CVTPI2PS, CVT(T)PS2PI) follow both sets.
 
 use crate::cpu::Cpu;
 use crate::cpu::bus::Bus;
@@ -12,7 +13,7 @@ use crate::cpu::fpu::{mxcsr, sw};
 use crate::cpu::simd::{Xmm, mmx, mmx_ext, reciprocal, sse_move};
 use crate::cpu::softfloat::sse::{self as fp, CmpPredicate, SseControl};
 use crate::cpu::softfloat::{Flags, Relation};
-use crate::cpu::state::{cr0, cr4, flag};
+use crate::cpu::state::{cr0, cr4, flag, reg};
 use iced_x86::{Instruction, Mnemonic as M, OpKind};
 
 /// Every MMX instruction that combines two 64-bit operands into the first.
@@ -157,10 +158,22 @@ pub fn handles(m: M) -> bool {
         )
 }
 
-/// Whether an instruction works on XMM registers (SSE) rather than MMX registers.
-fn is_sse(ins: &Instruction) -> bool {
+/// Whether an instruction uses the SSE state, XMM registers or MXCSR: it needs CR4.OSFXSR.
+/// The conversions to integers name no XMM register in their memory forms.
+fn uses_sse_state(ins: &Instruction) -> bool {
     (0..ins.op_count()).any(|i| ins.op_kind(i) == OpKind::Register && ins.op_register(i).is_xmm())
-        || matches!(ins.mnemonic(), M::Ldmxcsr | M::Stmxcsr | M::Movntps)
+        || matches!(
+            ins.mnemonic(),
+            M::Ldmxcsr | M::Stmxcsr | M::Cvtps2pi | M::Cvttps2pi | M::Cvtss2si | M::Cvttss2si
+        )
+}
+
+/// Whether an instruction uses the MMX registers: it reports pending x87 exceptions (#MF),
+/// as every MMX instruction does, even an SSE one (CVTPI2PS from a register, CVTPS2PI).
+fn uses_mmx_state(ins: &Instruction) -> bool {
+    !uses_sse_state(ins)
+        || (0..ins.op_count())
+            .any(|i| ins.op_kind(i) == OpKind::Register && ins.op_register(i).is_mm())
 }
 
 impl Cpu {
@@ -176,25 +189,21 @@ impl Cpu {
                 self.fxrstor(bus, ins)
             };
         }
-        if is_sse(ins) {
-            if self.cr0 & cr0::EM != 0 || self.cr4 & cr4::OSFXSR == 0 {
-                return Err(Fault::ud());
-            }
-            if self.cr0 & cr0::TS != 0 {
-                return Err(Fault::nm());
-            }
-            return self.execute_xmm(bus, ins);
-        }
-        if self.cr0 & cr0::EM != 0 {
+        let sse = uses_sse_state(ins);
+        if self.cr0 & cr0::EM != 0 || (sse && self.cr4 & cr4::OSFXSR == 0) {
             return Err(Fault::ud());
         }
         if self.cr0 & cr0::TS != 0 {
             return Err(Fault::nm());
         }
-        if self.fpu.status & sw::ES != 0 {
+        if uses_mmx_state(ins) && self.fpu.status & sw::ES != 0 {
             return Err(Fault::mf());
         }
-        self.execute_mmx(bus, ins)
+        if sse {
+            self.execute_xmm(bus, ins)
+        } else {
+            self.execute_mmx(bus, ins)
+        }
     }
 
     fn execute_mmx(&mut self, bus: &mut dyn Bus, ins: &Instruction) -> Result<()> {
@@ -247,12 +256,21 @@ impl Cpu {
                 Ok(())
             }
             M::Maskmovq => {
-                let data = self.fpu.mm(ins.op0_register().number());
-                let select = mmx_ext::maskmovq_select(self.fpu.mm(ins.op1_register().number()));
-                // Only the selected bytes are written (the others may be device memory).
+                // MASKMOVQ [DS:(E)DI], data, mask: only the selected bytes are written (the
+                // others may be device memory).
+                let data = self.fpu.mm(ins.op1_register().number());
+                let select = mmx_ext::maskmovq_select(self.fpu.mm(ins.op2_register().number()));
+                let width = if ins.op0_kind() == OpKind::MemorySegDI {
+                    0xFFFF
+                } else {
+                    u32::MAX
+                };
+                let base = self.regs[reg::EDI];
                 for i in 0..8 {
                     if select >> i & 1 != 0 {
-                        self.write_memory_at(bus, ins, i, 1, (data >> (8 * i)) as u32 & 0xFF)?;
+                        let address = base.wrapping_add(i) & width;
+                        let byte = (data >> (8 * i)) as u32 & 0xFF;
+                        self.write(bus, Cpu::memory_segment(ins), address, 1, byte)?;
                     }
                 }
                 self.fpu.enter_mmx();
@@ -327,7 +345,13 @@ impl Cpu {
 
     fn execute_xmm(&mut self, bus: &mut dyn Bus, ins: &Instruction) -> Result<()> {
         let m = ins.mnemonic();
-        let ctl = SseControl::from_mxcsr(self.fpu.mxcsr);
+        // Flush-to-zero applies only with underflow masked; unmasked, a tiny result faults.
+        let underflow_unmasked =
+            self.fpu.mxcsr & u32::from(Flags::UNDERFLOW.0) << mxcsr::MASK_SHIFT == 0;
+        let ctl = SseControl {
+            ftz: self.fpu.mxcsr & mxcsr::FTZ != 0 && !underflow_unmasked,
+            ..SseControl::from_mxcsr(self.fpu.mxcsr)
+        };
         if let Some(op) = sse_bitwise(m) {
             let a = self.fpu.xmm[ins.op0_register().number()];
             let b = self.read_xmm(bus, ins, 1, true)?;
@@ -345,10 +369,24 @@ impl Cpu {
             };
             let mut result = a;
             let mut flags = Flags::NONE;
+            // Unmasked underflow is reported on tininess alone: an exact denormal result of
+            // a rounded operation raises UE too.
+            let rounds = matches!(
+                m,
+                M::Addps
+                    | M::Addss
+                    | M::Subps
+                    | M::Subss
+                    | M::Mulps
+                    | M::Mulss
+                    | M::Divps
+                    | M::Divss
+            );
             for lane in 0..lanes {
                 let (value, f) = op(a[lane], b[lane], ctl);
+                let denormal = value & 0x7F80_0000 == 0 && value & 0x007F_FFFF != 0;
                 result[lane] = value;
-                flags |= f;
+                flags |= f | Flags::UNDERFLOW.when(rounds && underflow_unmasked && denormal);
             }
             self.simd_flags(flags)?;
             self.fpu.xmm[d] = result;
@@ -664,7 +702,6 @@ impl Cpu {
             }
         }
         let fpu = &mut self.fpu;
-        fpu.control = words[0] as u16;
         fpu.status = (words[0] >> 16) as u16;
         fpu.opcode = (words[1] >> 16) as u16 & 0x7FF;
         fpu.ip = words[2];
@@ -677,8 +714,76 @@ impl Cpu {
             fpu.regs[physical] = value;
         }
         fpu.set_abridged_tags(words[1] as u8);
-        fpu.update_summary();
+        fpu.set_control(words[0] as u16);
         fpu.xmm = xmm;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::x87::tests::{DATA, run};
+    use crate::cpu::fault::vector;
+    use crate::cpu::fpu::{cw, sw};
+    use crate::cpu::state::{cr4, reg};
+
+    #[test]
+    fn emms_empties_every_register_and_resets_top() {
+        let (cpu, _, _) = run(&[0x0F, 0x77], |cpu, _| cpu.fpu.set_top(3));
+        assert_eq!((cpu.fpu.top(), cpu.fpu.tags), (0, 0xFFFF));
+    }
+
+    #[test]
+    fn maskmovq_stores_the_bytes_its_mask_selects_at_di() {
+        // MASKMOVQ MM0, MM1: data MM0, mask MM1 (bytes 0, 2, 5 and 7).
+        let (_, ram, fault) = run(&[0x0F, 0xF7, 0xC1], |cpu, ram| {
+            cpu.fpu.set_mm(0, 0x8877_6655_4433_2211);
+            cpu.fpu.set_mm(1, 0x8000_8000_0080_0080);
+            cpu.regs[reg::EDI] = DATA as u32;
+            ram[DATA..DATA + 8].fill(0xAA);
+        });
+        assert_eq!(fault, None);
+        let stored = [0x11, 0xAA, 0x33, 0xAA, 0xAA, 0x66, 0xAA, 0x88];
+        assert_eq!(ram[DATA..DATA + 8], stored);
+    }
+
+    #[test]
+    fn conversions_to_integers_take_memory_operands() {
+        // CVTTSS2SI EAX, dword [0600] of 3.75.
+        let (cpu, _, fault) = run(&[0xF3, 0x0F, 0x2C, 0x06, 0x00, 0x06], |cpu, ram| {
+            cpu.cr4 |= cr4::OSFXSR;
+            ram[DATA..DATA + 4].copy_from_slice(&3.75f32.to_bits().to_le_bytes());
+        });
+        assert_eq!((fault, cpu.regs[reg::EAX]), (None, 3));
+    }
+
+    #[test]
+    fn only_mmx_register_operands_report_pending_x87_exceptions() {
+        // CVTPI2PS XMM0, MM0 raises #MF; CVTPI2PS XMM0, [0600] does not.
+        for (code, expected) in [
+            (&[0x0F, 0x2A, 0xC0][..], Some(vector::MF)),
+            (&[0x0F, 0x2A, 0x06, 0x00, 0x06], None),
+        ] {
+            let (_, _, fault) = run(code, |cpu, _| {
+                cpu.cr4 |= cr4::OSFXSR;
+                cpu.fpu.status |= sw::IE;
+                cpu.fpu.set_control(cw::DEFAULT & !1);
+            });
+            assert_eq!(fault, expected, "{code:02X?}");
+        }
+    }
+
+    #[test]
+    fn unmasked_underflow_faults_on_exact_tiny_results() {
+        // ADDSS XMM0, XMM1: the smallest denormal plus zero, exact, with UM clear.
+        let (cpu, _, fault) = run(&[0xF3, 0x0F, 0x58, 0xC1], |cpu, _| {
+            cpu.cr4 |= cr4::OSFXSR | cr4::OSXMMEXCPT;
+            cpu.fpu.mxcsr &= !(1 << 11);
+            cpu.fpu.xmm[0][0] = 1;
+        });
+        assert_eq!(fault, Some(vector::XF));
+        // UE, and DE for the denormal operand.
+        assert_eq!(cpu.fpu.mxcsr & 0x3F, 1 << 4 | 1 << 1);
+        assert_eq!(cpu.fpu.xmm[0][0], 1);
     }
 }

@@ -1,16 +1,26 @@
 //! The x87 floating-point unit: loads and stores, arithmetic, comparisons, the register stack
 //! and its faults, control and environment instructions. The arithmetic itself is
-//! `cpu::softfloat` (bit-exact, host-independent).
+//! `cpu::softfloat` (bit-exact, host-independent); this module applies the x87 exception
+//! rules to its masked results, as the hardware does:
 //!
-//! Exceptions follow the x87 rules: a masked exception gives its default result (the real
-//! indefinite for invalid operations and stack faults); an unmasked one leaves the destination
-//! unchanged, sets ES, and the next waiting FP instruction raises #MF.
+//! - A stack fault (an empty operand, or a push onto a full register) is IE with SF; C1 says
+//!   overflow (1) or underflow (0). Masked, the operands read as the real indefinite: the
+//!   destination gets it, pushes and pops happen. Unmasked, nothing else changes.
+//! - IE, DE and ZE are found before the result exists: unmasked, they stop the instruction
+//!   (nothing written, no pop, C1 cleared) and the operation's other flags are not reported.
+//!   DE is not reported beside IE, ZE or a NaN operand, memory operands' included.
+//! - Unmasked OE and UE: a register result is delivered with its exponent wrapped by 24576
+//!   into the range (underflow is then reported on tininess alone, exact or not); FST to
+//!   memory stores nothing and reports OE or UE alone.
+//! - Compares set the condition codes (or EFLAGS) even when an unmasked exception stops
+//!   them: unordered for IE. Only the pops are skipped.
+//! - An unmasked exception sets ES; the next waiting FP instruction raises #MF.
 
 use crate::cpu::Cpu;
 use crate::cpu::bus::Bus;
 use crate::cpu::fault::{Fault, Result};
-use crate::cpu::fpu::{cw, sw, tag};
-use crate::cpu::softfloat::{F80, Flags, Precision, Relation, Rounding, X87Result};
+use crate::cpu::fpu::{sw, tag};
+use crate::cpu::softfloat::{F80, Flags, FxamClass, Precision, Relation, Rounding, X87Result};
 use crate::cpu::state::{cr0, flag};
 use crate::cpu::transcendental::{self, Trig};
 use iced_x86::{Instruction, MemorySize, Mnemonic as M, OpKind};
@@ -21,6 +31,7 @@ pub fn handles(m: M) -> bool {
         M::Fld
             | M::Fst
             | M::Fstp
+            | M::Fstpnce
             | M::Fild
             | M::Fist
             | M::Fistp
@@ -111,15 +122,202 @@ pub fn handles(m: M) -> bool {
     )
 }
 
-/// The arithmetic operations that share the two-operand forms.
+/// The arithmetic operations that share the two-operand forms; FSUBR and FDIVR are FSUB and
+/// FDIV with the operands swapped.
 #[derive(Clone, Copy)]
 enum Op {
     Add,
     Sub,
-    SubR,
     Mul,
     Div,
-    DivR,
+}
+
+impl Op {
+    fn apply(self, a: F80, b: F80, rc: Rounding, pc: Precision) -> X87Result {
+        match self {
+            Op::Add => F80::add(a, b, rc, pc),
+            Op::Sub => F80::sub(a, b, rc, pc),
+            Op::Mul => F80::mul(a, b, rc, pc),
+            Op::Div => F80::div(a, b, rc, pc),
+        }
+    }
+
+    /// The result with an unlimited exponent range: the operation runs on the operands
+    /// scaled into the middle of the range, which rounds alike, and the scale is added back.
+    /// None unless both operands are finite and non-zero.
+    fn unbounded(self, a: F80, b: F80, rc: Rounding, pc: Precision) -> Option<Unbounded> {
+        let ((a, ea), (b, eb)) = (split(a)?, split(b)?);
+        let (a, b, scale) = match self {
+            Op::Mul => (a, b, ea + eb),
+            Op::Div => (a, b, ea - eb),
+            Op::Add | Op::Sub => {
+                // An operand 2^128 times smaller than the other only acts as a sticky bit,
+                // so capping the gap keeps it in range without changing the rounding.
+                let top = ea.max(eb);
+                let scaled = |x: F80, e: i32| F80 {
+                    sign_exp: x.sign_exp - (top - e).min(128) as u16,
+                    ..x
+                };
+                (scaled(a, ea), scaled(b, eb), top)
+            }
+        };
+        let result = self.apply(a, b, rc, pc);
+        let (value, exponent) = split(result.value)?;
+        Some(Unbounded {
+            result: X87Result { value, ..result },
+            exponent: exponent + scale,
+        })
+    }
+}
+
+/// A result rounded as though the exponent range were unlimited: `result.value`, with a
+/// biased exponent of 0x3FFF, times 2^`exponent`.
+struct Unbounded {
+    result: X87Result,
+    exponent: i32,
+}
+
+impl Unbounded {
+    /// An exact result; None for zeros and specials.
+    fn exact(value: F80, scale: i32) -> Option<Unbounded> {
+        let (value, exponent) = split(value)?;
+        Some(Unbounded {
+            result: X87Result::exact(value),
+            exponent: exponent.saturating_add(scale),
+        })
+    }
+}
+
+/// A finite non-zero value (denormals and pseudo-denormals included) as a significand in
+/// [1, 2), with the biased exponent 0x3FFF, and a power of two.
+fn split(x: F80) -> Option<(F80, i32)> {
+    let exponent = match x.classify() {
+        FxamClass::Normal => i32::from(x.biased_exp()),
+        // A (pseudo-)denormal has the smallest normal's exponent.
+        FxamClass::Denormal => 1,
+        _ => return None,
+    };
+    let shift = x.mantissa.leading_zeros();
+    let significand = F80 {
+        sign_exp: (x.sign_exp & 0x8000) | 0x3FFF,
+        mantissa: x.mantissa << shift,
+    };
+    Some((significand, exponent - shift as i32 - 0x3FFF))
+}
+
+/// The flags of an operation with a memory operand: the load's (IE for a signalling NaN, DE
+/// for a denormal) merged with the operation's, DE dropped as for register operands when
+/// the operation is invalid, divides by zero or has a NaN operand.
+fn merge_load(load: Flags, operation: Flags, a: F80, b: F80) -> Flags {
+    let suppressed =
+        a.is_nan() || b.is_nan() || operation.0 & (Flags::INVALID.0 | Flags::DIV_BY_ZERO.0) != 0;
+    let denormal = Flags::DENORMAL.when(load.contains(Flags::DENORMAL) && !suppressed);
+    operation | Flags(load.0 & Flags::INVALID.0) | denormal
+}
+
+/// The memory formats of loads and stores.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    F32,
+    F64,
+    F80,
+    I16,
+    I32,
+    I64,
+    Bcd,
+}
+
+/// The packed BCD indefinite: sign byte 0xFF, then 0xFF, 0xC0 and zeros.
+const BCD_INDEFINITE: u128 = 0xFFFF_C000_0000_0000_0000;
+const BCD_MAX: u64 = 999_999_999_999_999_999;
+
+impl Format {
+    fn of(ins: &Instruction) -> Format {
+        match ins.memory_size() {
+            MemorySize::Float32 => Format::F32,
+            MemorySize::Float64 => Format::F64,
+            MemorySize::Int16 => Format::I16,
+            MemorySize::Int32 => Format::I32,
+            MemorySize::Int64 => Format::I64,
+            MemorySize::Bcd => Format::Bcd,
+            _ => Format::F80,
+        }
+    }
+
+    fn bytes(self) -> usize {
+        match self {
+            Format::I16 => 2,
+            Format::F32 | Format::I32 => 4,
+            Format::F64 | Format::I64 => 8,
+            Format::F80 | Format::Bcd => 10,
+        }
+    }
+
+    /// FLD, FILD, FBLD: the value in register format. Only FLD m32/m64 raise anything.
+    /// Invalid BCD digits give an undefined result on hardware; they are taken at face value.
+    fn load(self, bits: u128) -> X87Result {
+        let integer = |value: i64| X87Result::exact(F80::from_i64(value));
+        match self {
+            Format::F32 => F80::from_f32(bits as u32),
+            Format::F64 => F80::from_f64(bits as u64),
+            Format::F80 => X87Result::exact(F80 {
+                sign_exp: (bits >> 64) as u16,
+                mantissa: bits as u64,
+            }),
+            Format::I16 => integer((bits as i16).into()),
+            Format::I32 => integer((bits as i32).into()),
+            Format::I64 => integer(bits as i64),
+            Format::Bcd => {
+                let magnitude = (0..18)
+                    .rev()
+                    .fold(0, |v, digit| v * 10 + (bits >> (4 * digit) & 0xF) as i64);
+                let value = F80::from_i64(magnitude);
+                X87Result::exact(if bits >> 79 & 1 != 0 {
+                    value.chs()
+                } else {
+                    value
+                })
+            }
+        }
+    }
+
+    /// FST, FIST, FBSTP: the stored bits, rounded by `rc`.
+    fn store(self, value: F80, rc: Rounding) -> X87Result<u128> {
+        match self {
+            Format::F32 => value.to_f32(rc).map(u128::from),
+            Format::F64 => value.to_f64(rc).map(u128::from),
+            Format::F80 => {
+                X87Result::exact(u128::from(value.sign_exp) << 64 | u128::from(value.mantissa))
+            }
+            Format::I16 => value.to_i16(rc).map(|v| u128::from(v as u16)),
+            Format::I32 => value.to_i32(rc).map(|v| u128::from(v as u32)),
+            Format::I64 => value.to_i64(rc).map(|v| u128::from(v as u64)),
+            Format::Bcd => {
+                let integer = value.to_i64(rc);
+                let magnitude = integer.value.unsigned_abs();
+                if integer.flags.contains(Flags::INVALID) || magnitude > BCD_MAX {
+                    return X87Result {
+                        value: BCD_INDEFINITE,
+                        flags: Flags::INVALID,
+                        c1: false,
+                    };
+                }
+                let digits = (0..18).fold(0u128, |bits, digit| {
+                    bits | u128::from(magnitude / 10u64.pow(digit) % 10) << (4 * digit)
+                });
+                integer.map(|_| digits | u128::from(value.sign()) << 79)
+            }
+        }
+    }
+
+    /// The exponent field of the narrower floating-point formats: (position, all ones).
+    fn exponent_field(self) -> Option<(u32, i32)> {
+        match self {
+            Format::F32 => Some((23, 0xFF)),
+            Format::F64 => Some((52, 0x7FF)),
+            _ => None,
+        }
+    }
 }
 
 /// Instructions that do not wait for (and so do not report) a pending unmasked exception.
@@ -146,6 +344,10 @@ fn records_pointers(m: M) -> bool {
 /// Stack register operand `i` as an ST index.
 fn st_index(ins: &Instruction, i: u32) -> usize {
     ins.op_register(i).number()
+}
+
+fn has_memory_operand(ins: &Instruction) -> bool {
+    (0..ins.op_count()).any(|i| ins.op_kind(i) == OpKind::Memory)
 }
 
 /// A constant loaded by FLDPI and friends: the value truncated to 64 bits, and whether the
@@ -196,6 +398,10 @@ const LN2: Constant = Constant {
     above_half: true,
 };
 
+/// The exponent adjustment of results delivered with unmasked overflow or underflow.
+const WRAP: i32 = 24576;
+const MAX_BIASED: i32 = 0x7FFE;
+
 impl Cpu {
     pub(super) fn execute_x87(&mut self, bus: &mut dyn Bus, ins: &Instruction) -> Result<()> {
         let mnemonic = ins.mnemonic();
@@ -216,38 +422,21 @@ impl Cpu {
         }
         let rounding = Rounding::from_bits(self.fpu.rounding());
         match mnemonic {
-            M::Fld => {
+            M::Fld | M::Fild | M::Fbld => {
                 if ins.op0_kind() == OpKind::Memory {
-                    let value = self.load_real(bus, ins)?;
-                    self.fpu_push(value)
-                } else {
-                    let i = st_index(ins, 0);
-                    if self.fpu.is_empty(i) {
-                        return self.stack_underflow(None, false, true);
-                    }
-                    let value = self.fpu.st(i);
-                    self.fpu_push(X87Result {
-                        value,
-                        flags: Flags::NONE,
-                        c1: false,
-                    })
+                    let value = self.fpu_load(bus, ins)?;
+                    return self.fpu_push(value);
                 }
-            }
-            M::Fild => {
-                let value = self.load_integer(bus, ins)?;
-                self.fpu_push(X87Result {
-                    value,
-                    flags: Flags::NONE,
-                    c1: false,
-                })
-            }
-            M::Fbld => {
-                let value = self.load_bcd(bus, ins)?;
-                self.fpu_push(X87Result {
-                    value,
-                    flags: Flags::NONE,
-                    c1: false,
-                })
+                // The empty source is found first: the underflow's indefinite is pushed even
+                // onto a full register.
+                let i = st_index(ins, 0);
+                if self.fpu.is_empty(i) {
+                    if self.stack_fault(false) {
+                        self.fpu.push(F80::INDEFINITE);
+                    }
+                    return Ok(());
+                }
+                self.fpu_push(X87Result::exact(self.fpu.st(i)))
             }
             M::Fld1 | M::Fldz | M::Fldpi | M::Fldl2e | M::Fldl2t | M::Fldlg2 | M::Fldln2 => {
                 let value = match mnemonic {
@@ -259,51 +448,24 @@ impl Cpu {
                     M::Fldlg2 => LG2.rounded(rounding),
                     _ => LN2.rounded(rounding),
                 };
-                self.fpu_push(X87Result {
-                    value,
-                    flags: Flags::NONE,
-                    c1: false,
-                })
+                self.fpu_push(X87Result::exact(value))
             }
-            M::Fst | M::Fstp => {
-                let pop = mnemonic == M::Fstp;
-                if self.fpu.is_empty(0) {
-                    let destination =
-                        (ins.op0_kind() == OpKind::Register).then(|| st_index(ins, 0));
-                    if ins.op0_kind() == OpKind::Memory {
-                        return self.store_underflow(bus, ins, pop);
-                    }
-                    return self.stack_underflow(destination, pop, false);
+            M::Fst | M::Fstp | M::Fstpnce | M::Fist | M::Fistp | M::Fbstp => {
+                let pop = !matches!(mnemonic, M::Fst | M::Fist);
+                if ins.op0_kind() == OpKind::Memory {
+                    return self.fpu_store(bus, ins, pop);
                 }
-                let value = self.fpu.st(0);
-                if ins.op0_kind() == OpKind::Register {
-                    self.fpu.set_st(st_index(ins, 0), value);
+                let i = st_index(ins, 0);
+                // FSTPNCE ("no check empty") takes an empty ST(0) without a stack fault: it
+                // only pops, leaving ST(i) alone.
+                if mnemonic == M::Fstpnce && self.fpu.is_empty(0) {
                     self.set_c1(false);
-                } else {
-                    self.store_real(bus, ins, value, rounding)?;
-                }
-                if pop {
                     self.fpu.pop();
+                    return Ok(());
                 }
-                Ok(())
-            }
-            M::Fist | M::Fistp => {
-                let pop = mnemonic == M::Fistp;
-                if self.fpu.is_empty(0) {
-                    return self.store_underflow(bus, ins, pop);
+                if self.operands_present(&[0], i, pop) {
+                    self.commit(i, X87Result::exact(self.fpu.st(0)), pop);
                 }
-                self.store_integer(bus, ins, self.fpu.st(0), rounding)?;
-                if pop {
-                    self.fpu.pop();
-                }
-                Ok(())
-            }
-            M::Fbstp => {
-                if self.fpu.is_empty(0) {
-                    return self.store_underflow(bus, ins, true);
-                }
-                self.store_bcd(bus, ins, self.fpu.st(0), rounding)?;
-                self.fpu.pop();
                 Ok(())
             }
             M::Fxch => {
@@ -313,10 +475,7 @@ impl Cpu {
                     1
                 };
                 if self.fpu.is_empty(0) || self.fpu.is_empty(i) {
-                    self.fpu.raise(Flags::INVALID.0);
-                    self.fpu.status |= sw::SF;
-                    self.set_c1(false);
-                    if self.fpu.unmasked(Flags::INVALID.0) {
+                    if !self.stack_fault(false) {
                         return Ok(());
                     }
                     for r in [0, i] {
@@ -331,12 +490,12 @@ impl Cpu {
                 self.set_c1(false);
                 Ok(())
             }
-            M::Fadd | M::Faddp | M::Fiadd => self.fpu_arith(bus, ins, Op::Add),
-            M::Fsub | M::Fsubp | M::Fisub => self.fpu_arith(bus, ins, Op::Sub),
-            M::Fsubr | M::Fsubrp | M::Fisubr => self.fpu_arith(bus, ins, Op::SubR),
-            M::Fmul | M::Fmulp | M::Fimul => self.fpu_arith(bus, ins, Op::Mul),
-            M::Fdiv | M::Fdivp | M::Fidiv => self.fpu_arith(bus, ins, Op::Div),
-            M::Fdivr | M::Fdivrp | M::Fidivr => self.fpu_arith(bus, ins, Op::DivR),
+            M::Fadd | M::Faddp | M::Fiadd => self.fpu_arith(bus, ins, Op::Add, false),
+            M::Fsub | M::Fsubp | M::Fisub => self.fpu_arith(bus, ins, Op::Sub, false),
+            M::Fsubr | M::Fsubrp | M::Fisubr => self.fpu_arith(bus, ins, Op::Sub, true),
+            M::Fmul | M::Fmulp | M::Fimul => self.fpu_arith(bus, ins, Op::Mul, false),
+            M::Fdiv | M::Fdivp | M::Fidiv => self.fpu_arith(bus, ins, Op::Div, false),
+            M::Fdivr | M::Fdivrp | M::Fidivr => self.fpu_arith(bus, ins, Op::Div, true),
             M::Fcom
             | M::Fcomp
             | M::Fcompp
@@ -344,49 +503,12 @@ impl Cpu {
             | M::Ficomp
             | M::Fucom
             | M::Fucomp
-            | M::Fucompp => self.fpu_compare(bus, ins),
-            M::Fcomi | M::Fcomip | M::Fucomi | M::Fucomip => {
-                let i = st_index(ins, 1);
-                let signaling = matches!(mnemonic, M::Fcomi | M::Fcomip);
-                let pop = matches!(mnemonic, M::Fcomip | M::Fucomip);
-                let relation = if self.fpu.is_empty(0) || self.fpu.is_empty(i) {
-                    self.fpu.raise(Flags::INVALID.0);
-                    self.fpu.status |= sw::SF;
-                    if self.fpu.unmasked(Flags::INVALID.0) {
-                        return Ok(());
-                    }
-                    Relation::Unordered
-                } else {
-                    let (relation, flags) = F80::compare(self.fpu.st(0), self.fpu.st(i), signaling);
-                    self.fpu.raise(flags.0);
-                    if self
-                        .fpu
-                        .unmasked(flags.0 & (Flags::INVALID.0 | Flags::DENORMAL.0))
-                    {
-                        return Ok(());
-                    }
-                    relation
-                };
-                self.set_c1(false);
-                let bits = match relation {
-                    Relation::Greater => 0,
-                    Relation::Less => flag::CF,
-                    Relation::Equal => flag::ZF,
-                    Relation::Unordered => flag::ZF | flag::PF | flag::CF,
-                };
-                self.eflags = (self.eflags & !(flag::ARITH)) | bits;
-                if pop {
-                    self.fpu.pop();
-                }
-                Ok(())
-            }
-            M::Ftst => {
-                if self.fpu.is_empty(0) {
-                    return self.compare_underflow(0);
-                }
-                let (relation, flags) = F80::compare(self.fpu.st(0), F80::ZERO, true);
-                self.set_compare_result(relation, flags, 0)
-            }
+            | M::Fucompp
+            | M::Fcomi
+            | M::Fcomip
+            | M::Fucomi
+            | M::Fucomip
+            | M::Ftst => self.fpu_compare(bus, ins),
             M::Fxam => {
                 let value = self.fpu.st(0);
                 let class = if self.fpu.is_empty(0) {
@@ -399,54 +521,70 @@ impl Cpu {
                 Ok(())
             }
             M::Fchs | M::Fabs => {
-                if self.fpu.is_empty(0) {
-                    return self.stack_underflow(Some(0), false, false);
-                }
-                let value = self.fpu.st(0);
-                self.fpu.set_st(
-                    0,
-                    if mnemonic == M::Fchs {
+                if self.operands_present(&[0], 0, false) {
+                    let value = self.fpu.st(0);
+                    let value = if mnemonic == M::Fchs {
                         value.chs()
                     } else {
                         value.abs()
-                    },
-                );
-                self.set_c1(false);
+                    };
+                    self.commit(0, X87Result::exact(value), false);
+                }
                 Ok(())
             }
             M::Fsqrt | M::Frndint => {
-                if self.fpu.is_empty(0) {
-                    return self.stack_underflow(Some(0), false, false);
+                if self.operands_present(&[0], 0, false) {
+                    let value = self.fpu.st(0);
+                    let result = if mnemonic == M::Fsqrt {
+                        value.sqrt(rounding, Precision::from_bits(self.fpu.precision()))
+                    } else {
+                        value.round_to_integer(rounding)
+                    };
+                    self.commit(0, result, false);
                 }
-                let value = self.fpu.st(0);
-                let result = if mnemonic == M::Fsqrt {
-                    value.sqrt(rounding, Precision::from_bits(self.fpu.precision()))
-                } else {
-                    value.round_to_integer(rounding)
-                };
-                self.commit(0, result, false)
+                Ok(())
             }
             M::Fscale => {
-                if self.fpu.is_empty(0) || self.fpu.is_empty(1) {
-                    return self.stack_underflow(Some(0), false, false);
+                if self.operands_present(&[0, 1], 0, false) {
+                    let (a, b) = (self.fpu.st(0), self.fpu.st(1));
+                    // Exact unless the result leaves the range: the exponent moves by trunc(b).
+                    let unbounded =
+                        || {
+                            // Scales of 2^20 and beyond leave the range from any operand alike,
+                            // so larger ones are capped there.
+                            let n =
+                                match b.classify() {
+                                    FxamClass::Normal if b.biased_exp() >= 0x3FFF + 20 => {
+                                        if b.sign() { -(1 << 20) } else { 1 << 20 }
+                                    }
+                                    FxamClass::Normal | FxamClass::Denormal | FxamClass::Zero => {
+                                        b.to_i32(Rounding::Zero).value
+                                    }
+                                    _ => return None,
+                                };
+                            Unbounded::exact(a, n)
+                        };
+                    let result = self.wrap(F80::scale(a, b, rounding), unbounded);
+                    self.commit(0, result, false);
                 }
-                let result = F80::scale(self.fpu.st(0), self.fpu.st(1), rounding);
-                self.commit(0, result, false)
+                Ok(())
             }
             M::Fxtract => {
-                if self.fpu.is_empty(0) {
-                    return self.stack_underflow(Some(0), false, false);
-                }
-                if !self.fpu.is_empty(7) {
-                    return self.stack_overflow();
-                }
-                let result = self.fpu.st(0).extract();
-                self.fpu.raise(result.flags.0);
-                if self.fpu.unmasked(
-                    result.flags.0 & (Flags::INVALID.0 | Flags::DIV_BY_ZERO.0 | Flags::DENORMAL.0),
-                ) {
+                // Both results are stack registers: an empty ST(0) or a full ST(7) puts the
+                // indefinite in both.
+                let (underflow, overflow) = (self.fpu.is_empty(0), !self.fpu.is_empty(7));
+                if underflow || overflow {
+                    if self.stack_fault(!underflow) {
+                        self.fpu.set_st(0, F80::INDEFINITE);
+                        self.fpu.push(F80::INDEFINITE);
+                    }
                     return Ok(());
                 }
+                let result = self.fpu.st(0).extract();
+                if self.stops(result.flags) {
+                    return Ok(());
+                }
+                self.fpu.raise(result.flags.0);
                 let (exponent, significand) = result.value;
                 self.fpu.set_st(0, exponent);
                 self.fpu.push(significand);
@@ -454,8 +592,8 @@ impl Cpu {
                 Ok(())
             }
             M::Fprem | M::Fprem1 => {
-                if self.fpu.is_empty(0) || self.fpu.is_empty(1) {
-                    return self.stack_underflow(Some(0), false, false);
+                if !self.operands_present(&[0, 1], 0, false) {
+                    return Ok(());
                 }
                 let (a, b) = (self.fpu.st(0), self.fpu.st(1));
                 let r = if mnemonic == M::Fprem {
@@ -463,23 +601,24 @@ impl Cpu {
                 } else {
                     F80::prem1(a, b)
                 };
-                self.fpu.raise(r.flags.0);
-                if self
-                    .fpu
-                    .unmasked(r.flags.0 & (Flags::INVALID.0 | Flags::DENORMAL.0))
-                {
-                    return Ok(());
+                let result = X87Result {
+                    value: r.value,
+                    flags: r.flags,
+                    c1: false,
+                };
+                // The remainder is exact, but may be tiny.
+                if self.commit(0, self.wrap(result, || None), false) {
+                    // Incomplete: C2 = 1. Complete: C0, C3, C1 = quotient bits 2, 1, 0.
+                    let q = r.quotient;
+                    let bits = if r.incomplete {
+                        sw::C2
+                    } else {
+                        (if q & 4 != 0 { sw::C0 } else { 0 })
+                            | (if q & 2 != 0 { sw::C3 } else { 0 })
+                            | (if q & 1 != 0 { sw::C1 } else { 0 })
+                    };
+                    self.fpu.status = (self.fpu.status & !sw::CONDITION) | bits;
                 }
-                self.fpu.set_st(0, r.value);
-                // Incomplete: C2 = 1. Complete: C0, C3, C1 = quotient bits 2, 1, 0.
-                let q = r.quotient;
-                let mut bits = if r.incomplete { sw::C2 } else { 0 };
-                if !r.incomplete {
-                    bits |= if q & 4 != 0 { sw::C0 } else { 0 }
-                        | if q & 2 != 0 { sw::C3 } else { 0 }
-                        | if q & 1 != 0 { sw::C1 } else { 0 };
-                }
-                self.fpu.status = (self.fpu.status & !sw::CONDITION) | bits;
                 Ok(())
             }
             M::Fsin | M::Fcos | M::F2xm1 => {
@@ -552,8 +691,8 @@ impl Cpu {
             | M::Fcmovnbe
             | M::Fcmovnu => {
                 let i = st_index(ins, 1);
-                if self.fpu.is_empty(0) || self.fpu.is_empty(i) {
-                    return self.stack_underflow(Some(0), false, false);
+                if !self.operands_present(&[0, i], 0, false) {
+                    return Ok(());
                 }
                 let f = self.eflags;
                 let set = |bit| f & bit != 0;
@@ -593,32 +732,20 @@ impl Cpu {
             M::Fnstcw => self.write_memory_at(bus, ins, 0, 2, u32::from(self.fpu.control)),
             M::Fldcw => {
                 let control = self.read_memory_at(bus, ins, 0, 2)? as u16;
-                self.set_control_word(control);
+                self.fpu.set_control(control);
                 Ok(())
             }
             M::Fnstenv => {
                 self.store_environment(bus, ins, 0)?;
-                self.fpu.control |= cw::MASKS;
+                self.fpu.control |= crate::cpu::fpu::cw::MASKS;
                 Ok(())
             }
-            M::Fldenv => {
-                self.load_environment(bus, ins, 0)?;
-                Ok(())
-            }
+            M::Fldenv => self.load_environment(bus, ins, 0),
             M::Fnsave => {
                 let size = self.store_environment(bus, ins, 0)?;
                 for i in 0..8 {
-                    let bytes = self.fpu.st(i).to_le_bytes();
-                    for (j, chunk) in bytes.chunks(2).enumerate() {
-                        let value = u32::from(u16::from_le_bytes([chunk[0], chunk[1]]));
-                        self.write_memory_at(
-                            bus,
-                            ins,
-                            size + 10 * i as u32 + 2 * j as u32,
-                            2,
-                            value,
-                        )?;
-                    }
+                    let value = Format::F80.store(self.fpu.st(i), rounding).value;
+                    self.write_bytes(bus, ins, size + 10 * i as u32, value, 10)?;
                 }
                 self.fpu.init();
                 Ok(())
@@ -627,12 +754,8 @@ impl Cpu {
                 let size = self.environment_size(ins);
                 let mut regs = [F80::ZERO; 8];
                 for (i, reg) in regs.iter_mut().enumerate() {
-                    let mut bytes = [0u8; 10];
-                    for (j, byte) in bytes.iter_mut().enumerate() {
-                        *byte = self.read_memory_at(bus, ins, size + 10 * i as u32 + j as u32, 1)?
-                            as u8;
-                    }
-                    *reg = F80::from_le_bytes(bytes);
+                    let bits = self.read_bytes(bus, ins, size + 10 * i as u32, 10)?;
+                    *reg = Format::F80.load(bits).value;
                 }
                 self.load_environment(bus, ins, 0)?;
                 let tags = self.fpu.tags;
@@ -689,12 +812,6 @@ impl Cpu {
         }
     }
 
-    /// FLDCW and friends: a new control word may unmask exceptions already flagged.
-    fn set_control_word(&mut self, control: u16) {
-        self.fpu.control = control | 0x0040;
-        self.fpu.update_summary();
-    }
-
     /// Records the instruction's address and opcode, and the memory operand's address.
     fn record_fpu_pointers(&mut self, bus: &mut dyn Bus, ins: &Instruction) -> Result<()> {
         let start = self.eip.wrapping_sub(ins.len() as u32);
@@ -728,414 +845,341 @@ impl Cpu {
         self.fpu.opcode = (((first & 7) << 8) | modrm) as u16;
         self.fpu.ip = start;
         self.fpu.cs = self.seg[1].selector;
-        if ins.op_count() > 0 && (0..ins.op_count()).any(|i| ins.op_kind(i) == OpKind::Memory) {
+        if has_memory_operand(ins) {
             self.fpu.dp = self.effective_address(ins);
             self.fpu.ds = self.seg[Cpu::memory_segment(ins) as usize].selector;
         }
         Ok(())
     }
 
-    /// Pushes a loaded value, with the stack-overflow check.
+    /// A stack overflow or underflow: IE and SF, with C1 telling which. Returns whether IE
+    /// is masked, i.e. whether the instruction goes on with the indefinite.
+    fn stack_fault(&mut self, overflow: bool) -> bool {
+        self.fpu.raise(Flags::INVALID.0);
+        self.fpu.status |= sw::SF;
+        self.set_c1(overflow);
+        !self.fpu.unmasked(Flags::INVALID.0)
+    }
+
+    /// Whether the stack registers `regs` all hold values. If not, that is a stack underflow,
+    /// whose masked response writes the indefinite to ST(`destination`) and pops if asked.
+    fn operands_present(&mut self, regs: &[usize], destination: usize, pop: bool) -> bool {
+        if regs.iter().all(|&i| !self.fpu.is_empty(i)) {
+            return true;
+        }
+        if self.stack_fault(false) {
+            self.fpu.set_st(destination, F80::INDEFINITE);
+            if pop {
+                self.fpu.pop();
+            }
+        }
+        false
+    }
+
+    /// Whether `flags` hold an unmasked IE, DE or ZE, which stops the instruction before
+    /// its result exists: only those flags are recorded and C1 is cleared. Otherwise
+    /// nothing is recorded yet.
+    fn stops(&mut self, flags: Flags) -> bool {
+        let early = flags.0 & (Flags::INVALID.0 | Flags::DENORMAL.0 | Flags::DIV_BY_ZERO.0);
+        if !self.fpu.unmasked(early) {
+            return false;
+        }
+        self.fpu.raise(early);
+        self.set_c1(false);
+        true
+    }
+
+    /// Pushes a loaded value: a full ST(7) is a stack overflow. A denormal m32/m64 is loaded
+    /// even when DE is unmasked.
     fn fpu_push(&mut self, result: X87Result) -> Result<()> {
         if !self.fpu.is_empty(7) {
-            return self.stack_overflow();
+            if self.stack_fault(true) {
+                self.fpu.push(F80::INDEFINITE);
+            }
+            return Ok(());
+        }
+        if !self.stops(Flags(result.flags.0 & !Flags::DENORMAL.0)) {
+            self.fpu.raise(result.flags.0);
+            self.fpu.push(result.value);
+            self.set_c1(false);
+        }
+        Ok(())
+    }
+
+    /// Writes a result to ST(i) under the exception rules, then pops if asked. Returns
+    /// whether the result was written.
+    fn commit(&mut self, i: usize, result: X87Result, pop: bool) -> bool {
+        if self.stops(result.flags) {
+            return false;
         }
         self.fpu.raise(result.flags.0);
-        if self
-            .fpu
-            .unmasked(result.flags.0 & (Flags::INVALID.0 | Flags::DENORMAL.0))
-        {
-            return Ok(());
-        }
-        self.fpu.push(result.value);
-        self.set_c1(false);
-        Ok(())
-    }
-
-    fn stack_overflow(&mut self) -> Result<()> {
-        self.fpu.raise(Flags::INVALID.0);
-        self.fpu.status |= sw::SF | sw::C1;
-        if !self.fpu.unmasked(Flags::INVALID.0) {
-            self.fpu.push(F80::INDEFINITE);
-        }
-        Ok(())
-    }
-
-    /// A register operand was empty: IE and SF; with IE masked, `destination` gets the
-    /// indefinite. `push_instead` is FLD ST(i), whose result is pushed.
-    fn stack_underflow(
-        &mut self,
-        destination: Option<usize>,
-        pop: bool,
-        push_instead: bool,
-    ) -> Result<()> {
-        self.fpu.raise(Flags::INVALID.0);
-        self.fpu.status |= sw::SF;
-        self.set_c1(false);
-        if self.fpu.unmasked(Flags::INVALID.0) {
-            return Ok(());
-        }
-        if push_instead {
-            if !self.fpu.is_empty(7) {
-                return self.stack_overflow();
-            }
-            self.fpu.push(F80::INDEFINITE);
-            return Ok(());
-        }
-        if let Some(i) = destination {
-            self.fpu.set_st(i, F80::INDEFINITE);
-        }
-        if pop {
-            self.fpu.pop();
-        }
-        Ok(())
-    }
-
-    /// A store from an empty ST(0): with IE masked the indefinite of the destination format is
-    /// written.
-    fn store_underflow(&mut self, bus: &mut dyn Bus, ins: &Instruction, pop: bool) -> Result<()> {
-        self.fpu.raise(Flags::INVALID.0);
-        self.fpu.status |= sw::SF;
-        self.set_c1(false);
-        if self.fpu.unmasked(Flags::INVALID.0) {
-            return Ok(());
-        }
-        match ins.memory_size() {
-            MemorySize::Float32 => self.write_memory_at(bus, ins, 0, 4, 0xFFC0_0000)?,
-            MemorySize::Float64 => {
-                self.write_memory_at(bus, ins, 0, 4, 0)?;
-                self.write_memory_at(bus, ins, 4, 4, 0xFFF8_0000)?;
-            }
-            MemorySize::Int16 => self.write_memory_at(bus, ins, 0, 2, 0x8000)?,
-            MemorySize::Int32 => self.write_memory_at(bus, ins, 0, 4, 0x8000_0000)?,
-            MemorySize::Int64 => {
-                self.write_memory_at(bus, ins, 0, 4, 0)?;
-                self.write_memory_at(bus, ins, 4, 4, 0x8000_0000)?;
-            }
-            MemorySize::Bcd => {
-                for (i, byte) in [0u8, 0, 0, 0, 0, 0, 0, 0xC0, 0xFF, 0xFF]
-                    .into_iter()
-                    .enumerate()
-                {
-                    self.write_memory_at(bus, ins, i as u32, 1, u32::from(byte))?;
-                }
-            }
-            _ => self.write_real80(bus, ins, F80::INDEFINITE)?,
-        }
-        if pop {
-            self.fpu.pop();
-        }
-        Ok(())
-    }
-
-    /// Writes an arithmetic result to ST(i) within the masking rules, then pops if asked.
-    fn commit(&mut self, i: usize, result: X87Result, pop: bool) -> Result<()> {
-        self.fpu.raise(result.flags.0);
-        let blocking = Flags::INVALID.0 | Flags::DIV_BY_ZERO.0 | Flags::DENORMAL.0;
-        if self.fpu.unmasked(result.flags.0 & blocking) {
-            return Ok(());
-        }
         self.fpu.set_st(i, result.value);
         self.set_c1(result.c1);
         if pop {
             self.fpu.pop();
         }
-        Ok(())
+        true
     }
 
-    fn fpu_arith(&mut self, bus: &mut dyn Bus, ins: &Instruction, op: Op) -> Result<()> {
+    /// The arithmetic's result, `masked`, under unmasked overflow or underflow; `unbounded`
+    /// gives it without exponent limits. A register result beyond the exponent range is
+    /// delivered with its exponent moved 24576 toward the middle. Underflow is then reported
+    /// on tininess, exact or not. A result beyond even that (FSCALE by large amounts) becomes
+    /// an infinity or a zero, whatever the rounding.
+    fn wrap(&self, masked: X87Result, unbounded: impl FnOnce() -> Option<Unbounded>) -> X87Result {
+        if !self.fpu.unmasked(Flags::OVERFLOW.0 | Flags::UNDERFLOW.0) {
+            return masked;
+        }
+        // An exact masked result (a denormal, say) is already the true value.
+        let unbounded = if masked.flags.contains(Flags::INEXACT) {
+            unbounded()
+        } else {
+            Unbounded::exact(masked.value, 0)
+        };
+        let Some(Unbounded { result, exponent }) = unbounded else {
+            return masked;
+        };
+        let biased = exponent.saturating_add(0x3FFF);
+        let (kind, wrapped) = if biased > MAX_BIASED {
+            (Flags::OVERFLOW, biased - WRAP)
+        } else if biased < 1 {
+            (Flags::UNDERFLOW, biased + WRAP)
+        } else {
+            return masked;
+        };
+        if !self.fpu.unmasked(kind.0) {
+            return masked;
+        }
+        let sign = result.value.sign_exp & 0x8000;
+        let denormal = Flags(masked.flags.0 & Flags::DENORMAL.0);
+        if !(1..=MAX_BIASED).contains(&wrapped) {
+            let overflow = kind == Flags::OVERFLOW;
+            let value = if overflow { F80::INFINITY } else { F80::ZERO };
+            return X87Result {
+                value: F80 {
+                    sign_exp: value.sign_exp | sign,
+                    ..value
+                },
+                flags: denormal | kind | Flags::INEXACT,
+                c1: overflow,
+            };
+        }
+        X87Result {
+            value: F80 {
+                sign_exp: sign | wrapped as u16,
+                mantissa: result.value.mantissa,
+            },
+            flags: denormal | kind | Flags(result.flags.0 & Flags::INEXACT.0),
+            c1: result.c1,
+        }
+    }
+
+    /// FADD and the other two-operand arithmetic: `destination op source`, or `source op
+    /// destination` when `reversed`.
+    fn fpu_arith(
+        &mut self,
+        bus: &mut dyn Bus,
+        ins: &Instruction,
+        op: Op,
+        reversed: bool,
+    ) -> Result<()> {
         let pop = matches!(
             ins.mnemonic(),
             M::Faddp | M::Fsubp | M::Fsubrp | M::Fmulp | M::Fdivp | M::Fdivrp
         );
-        let (destination, source) = if ins.op_count() == 2 && ins.op1_kind() == OpKind::Register {
-            (st_index(ins, 0), None)
-        } else {
-            let Some(value) = self.load_operand(bus, ins)? else {
-                return Ok(());
-            };
-            (0, Some(value))
+        let memory = self.memory_operand(bus, ins)?;
+        // Register forms: ST(0) is always one operand, the first names the destination.
+        let (destination, other) = match memory {
+            Some(_) => (0, 0),
+            None => (st_index(ins, 0), st_index(ins, 1)),
         };
-        let other = if source.is_none() {
-            st_index(ins, 1)
-        } else {
-            0
-        };
-        if self.fpu.is_empty(destination) || (source.is_none() && self.fpu.is_empty(other)) {
-            return self.stack_underflow(Some(destination), pop, false);
+        if !self.operands_present(&[destination, other], destination, pop) {
+            return Ok(());
         }
-        // In register forms ST(0) is always one operand; `a op b` is "destination op source".
-        let b = match source {
-            Some(value) => value,
-            None => self.fpu.st(other),
-        };
         let a = self.fpu.st(destination);
-        let rounding = Rounding::from_bits(self.fpu.rounding());
-        let precision = Precision::from_bits(self.fpu.precision());
-        let result = match op {
-            Op::Add => F80::add(a, b, rounding, precision),
-            Op::Sub => F80::sub(a, b, rounding, precision),
-            Op::SubR => F80::sub(b, a, rounding, precision),
-            Op::Mul => F80::mul(a, b, rounding, precision),
-            Op::Div => F80::div(a, b, rounding, precision),
-            Op::DivR => F80::div(b, a, rounding, precision),
+        let (b, loaded) = match memory {
+            Some(load) => (load.value, load.flags),
+            None => (self.fpu.st(other), Flags::NONE),
         };
-        self.commit(destination, result, pop)
+        let (x, y) = if reversed { (b, a) } else { (a, b) };
+        let rc = Rounding::from_bits(self.fpu.rounding());
+        let pc = Precision::from_bits(self.fpu.precision());
+        let mut result = op.apply(x, y, rc, pc);
+        result.flags = merge_load(loaded, result.flags, x, y);
+        let result = self.wrap(result, || op.unbounded(x, y, rc, pc));
+        self.commit(destination, result, pop);
+        Ok(())
     }
 
+    /// FCOM, FUCOM, FICOM, FTST (against zero) and their popping forms set C3, C2, C0;
+    /// FCOMI and FUCOMI set ZF, PF, CF and clear OF, SF, AF.
     fn fpu_compare(&mut self, bus: &mut dyn Bus, ins: &Instruction) -> Result<()> {
         let mnemonic = ins.mnemonic();
         let pops = match mnemonic {
             M::Fcompp | M::Fucompp => 2,
-            M::Fcomp | M::Ficomp | M::Fucomp => 1,
+            M::Fcomp | M::Ficomp | M::Fucomp | M::Fcomip | M::Fucomip => 1,
             _ => 0,
         };
-        let signaling = !matches!(mnemonic, M::Fucom | M::Fucomp | M::Fucompp);
-        let b = if (0..ins.op_count()).any(|i| ins.op_kind(i) == OpKind::Memory) {
-            let Some(value) = self.load_operand(bus, ins)? else {
-                return Ok(());
+        let signaling = !matches!(
+            mnemonic,
+            M::Fucom | M::Fucomp | M::Fucompp | M::Fucomi | M::Fucomip
+        );
+        let memory = self.memory_operand(bus, ins)?;
+        let other = match (memory, mnemonic) {
+            (Some(_), _) | (None, M::Ftst) => 0,
+            _ if ins.op_count() > 1 => st_index(ins, 1),
+            _ => 1,
+        };
+        let (relation, proceeds) = if self.fpu.is_empty(0) || self.fpu.is_empty(other) {
+            (Relation::Unordered, self.stack_fault(false))
+        } else {
+            let a = self.fpu.st(0);
+            let (b, loaded) = match memory {
+                Some(load) => (load.value, load.flags),
+                None if mnemonic == M::Ftst => (F80::ZERO, Flags::NONE),
+                None => (self.fpu.st(other), Flags::NONE),
             };
-            Some(value)
-        } else {
-            None
-        };
-        let other = if b.is_some() {
-            0
-        } else if ins.op_count() > 1 {
-            st_index(ins, 1)
-        } else {
-            1
-        };
-        if self.fpu.is_empty(0) || (b.is_none() && self.fpu.is_empty(other)) {
-            return self.compare_underflow(pops);
-        }
-        let b = b.unwrap_or(self.fpu.st(other));
-        let (relation, flags) = F80::compare(self.fpu.st(0), b, signaling);
-        self.set_compare_result(relation, flags, pops)
-    }
-
-    fn compare_underflow(&mut self, pops: usize) -> Result<()> {
-        self.fpu.raise(Flags::INVALID.0);
-        self.fpu.status |= sw::SF;
-        if self.fpu.unmasked(Flags::INVALID.0) {
-            return Ok(());
-        }
-        self.fpu.status = (self.fpu.status & !sw::CONDITION) | sw::C3 | sw::C2 | sw::C0;
-        for _ in 0..pops {
-            self.fpu.pop();
-        }
-        Ok(())
-    }
-
-    fn set_compare_result(&mut self, relation: Relation, flags: Flags, pops: usize) -> Result<()> {
-        self.fpu.raise(flags.0);
-        if self
-            .fpu
-            .unmasked(flags.0 & (Flags::INVALID.0 | Flags::DENORMAL.0))
-        {
-            return Ok(());
-        }
-        let bits = match relation {
-            Relation::Greater => 0,
-            Relation::Less => sw::C0,
-            Relation::Equal => sw::C3,
-            Relation::Unordered => sw::C3 | sw::C2 | sw::C0,
-        };
-        self.fpu.status = (self.fpu.status & !sw::CONDITION) | bits;
-        for _ in 0..pops {
-            self.fpu.pop();
-        }
-        Ok(())
-    }
-
-    /// The memory operand of an arithmetic or compare instruction as an F80 (integers for the
-    /// FI* forms). The conversion's own flags (SNaN, denormal) are raised here; None when one
-    /// of them is unmasked, which stops the instruction.
-    fn load_operand(&mut self, bus: &mut dyn Bus, ins: &Instruction) -> Result<Option<F80>> {
-        let result = match ins.memory_size() {
-            MemorySize::Int16 | MemorySize::Int32 => {
-                return self.load_integer(bus, ins).map(Some);
+            let (relation, flags) = F80::compare(a, b, signaling);
+            let flags = merge_load(loaded, flags, a, b);
+            let stops = self.stops(flags);
+            if !stops {
+                self.fpu.raise(flags.0);
             }
-            _ => self.load_real(bus, ins)?,
+            (relation, !stops)
         };
+        if matches!(mnemonic, M::Fcomi | M::Fcomip | M::Fucomi | M::Fucomip) {
+            let bits = match relation {
+                Relation::Greater => 0,
+                Relation::Less => flag::CF,
+                Relation::Equal => flag::ZF,
+                Relation::Unordered => flag::ZF | flag::PF | flag::CF,
+            };
+            self.eflags = (self.eflags & !flag::ARITH) | bits;
+            self.set_c1(false);
+        } else {
+            let bits = match relation {
+                Relation::Greater => 0,
+                Relation::Less => sw::C0,
+                Relation::Equal => sw::C3,
+                Relation::Unordered => sw::C3 | sw::C2 | sw::C0,
+            };
+            self.fpu.status = (self.fpu.status & !sw::CONDITION) | bits;
+        }
+        if proceeds {
+            for _ in 0..pops {
+                self.fpu.pop();
+            }
+        }
+        Ok(())
+    }
+
+    /// The memory operand of an arithmetic or compare instruction in register format, with
+    /// the conversion's flags; None for register forms.
+    fn memory_operand(
+        &mut self,
+        bus: &mut dyn Bus,
+        ins: &Instruction,
+    ) -> Result<Option<X87Result>> {
+        if !has_memory_operand(ins) {
+            return Ok(None);
+        }
+        let mut load = self.fpu_load(bus, ins)?;
+        // The load quietens a signalling NaN, but the operation chooses between two NaNs by
+        // their significands before quietening: it gets the signalling one.
+        if load.flags.contains(Flags::INVALID) {
+            load.value.mantissa &= !(1 << 62);
+        }
+        Ok(Some(load))
+    }
+
+    /// Reads the memory operand in its format (FLD, FILD, FBLD and the memory forms).
+    fn fpu_load(&mut self, bus: &mut dyn Bus, ins: &Instruction) -> Result<X87Result> {
+        let format = Format::of(ins);
+        let bits = self.read_bytes(bus, ins, 0, format.bytes())?;
+        Ok(format.load(bits))
+    }
+
+    /// FST, FIST and FBSTP to memory. An empty ST(0) stores the format's indefinite when
+    /// IE is masked; unmasked OE or UE of FST m32/m64 stores nothing.
+    fn fpu_store(&mut self, bus: &mut dyn Bus, ins: &Instruction, pop: bool) -> Result<()> {
+        let format = Format::of(ins);
+        let rc = Rounding::from_bits(self.fpu.rounding());
+        let value = if self.fpu.is_empty(0) {
+            if !self.stack_fault(false) {
+                return Ok(());
+            }
+            F80::INDEFINITE
+        } else {
+            self.fpu.st(0)
+        };
+        let result = format.store(value, rc);
+        if self.stops(result.flags) {
+            return Ok(());
+        }
+        if let Some(kind) = self.range_trap(format, value, rc) {
+            self.fpu.raise(kind.0);
+            self.set_c1(false);
+            return Ok(());
+        }
+        self.write_bytes(bus, ins, 0, result.value, format.bytes())?;
         self.fpu.raise(result.flags.0);
-        Ok((!self.fpu.unmasked(result.flags.0)).then_some(result.value))
-    }
-
-    fn load_real(&mut self, bus: &mut dyn Bus, ins: &Instruction) -> Result<X87Result> {
-        Ok(match ins.memory_size() {
-            MemorySize::Float32 => F80::from_f32(self.read_memory_at(bus, ins, 0, 4)?),
-            MemorySize::Float64 => {
-                let low = self.read_memory_at(bus, ins, 0, 4)?;
-                let high = self.read_memory_at(bus, ins, 4, 4)?;
-                F80::from_f64(u64::from(low) | u64::from(high) << 32)
-            }
-            _ => {
-                let mut bytes = [0u8; 10];
-                for (i, byte) in bytes.iter_mut().enumerate() {
-                    *byte = self.read_memory_at(bus, ins, i as u32, 1)? as u8;
-                }
-                X87Result {
-                    value: F80::from_le_bytes(bytes),
-                    flags: Flags::NONE,
-                    c1: false,
-                }
-            }
-        })
-    }
-
-    fn load_integer(&mut self, bus: &mut dyn Bus, ins: &Instruction) -> Result<F80> {
-        let value = match ins.memory_size() {
-            MemorySize::Int16 => i64::from(self.read_memory_at(bus, ins, 0, 2)? as u16 as i16),
-            MemorySize::Int32 => i64::from(self.read_memory_at(bus, ins, 0, 4)? as i32),
-            _ => {
-                let low = self.read_memory_at(bus, ins, 0, 4)?;
-                let high = self.read_memory_at(bus, ins, 4, 4)?;
-                (u64::from(low) | u64::from(high) << 32) as i64
-            }
-        };
-        Ok(F80::from_i64(value))
-    }
-
-    /// FBLD: 18 packed BCD digits and a sign byte. Invalid digits give an undefined result on
-    /// hardware; here they are taken at face value.
-    fn load_bcd(&mut self, bus: &mut dyn Bus, ins: &Instruction) -> Result<F80> {
-        let mut value: i64 = 0;
-        for i in (0..9).rev() {
-            let byte = self.read_memory_at(bus, ins, i, 1)? as i64;
-            value = value * 100 + (byte >> 4) * 10 + (byte & 0xF);
-        }
-        let sign = self.read_memory_at(bus, ins, 9, 1)? & 0x80 != 0;
-        let magnitude = F80::from_i64(value);
-        Ok(if sign { magnitude.chs() } else { magnitude })
-    }
-
-    fn write_real80(&mut self, bus: &mut dyn Bus, ins: &Instruction, value: F80) -> Result<()> {
-        let bytes = value.to_le_bytes();
-        let low = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
-        let middle = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
-        let high = u32::from(u16::from_le_bytes([bytes[8], bytes[9]]));
-        // The last part is written first so a fault on the far page changes nothing.
-        self.write_memory_at(bus, ins, 8, 2, high)?;
-        self.write_memory_at(bus, ins, 0, 4, low)?;
-        self.write_memory_at(bus, ins, 4, 4, middle)
-    }
-
-    fn store_real(
-        &mut self,
-        bus: &mut dyn Bus,
-        ins: &Instruction,
-        value: F80,
-        rounding: Rounding,
-    ) -> Result<()> {
-        let blocking = Flags::INVALID.0 | Flags::DENORMAL.0;
-        match ins.memory_size() {
-            MemorySize::Float32 => {
-                let result = value.to_f32(rounding);
-                self.fpu.raise(result.flags.0);
-                if !self
-                    .fpu
-                    .unmasked(result.flags.0 & (blocking | Flags::OVERFLOW.0 | Flags::UNDERFLOW.0))
-                {
-                    self.write_memory_at(bus, ins, 0, 4, result.value)?;
-                }
-                self.set_c1(result.c1);
-            }
-            MemorySize::Float64 => {
-                let result = value.to_f64(rounding);
-                self.fpu.raise(result.flags.0);
-                if !self
-                    .fpu
-                    .unmasked(result.flags.0 & (blocking | Flags::OVERFLOW.0 | Flags::UNDERFLOW.0))
-                {
-                    self.write_memory_at(bus, ins, 4, 4, (result.value >> 32) as u32)?;
-                    self.write_memory_at(bus, ins, 0, 4, result.value as u32)?;
-                }
-                self.set_c1(result.c1);
-            }
-            _ => {
-                self.write_real80(bus, ins, value)?;
-                self.set_c1(false);
-            }
-        }
-        Ok(())
-    }
-
-    fn store_integer(
-        &mut self,
-        bus: &mut dyn Bus,
-        ins: &Instruction,
-        value: F80,
-        rounding: Rounding,
-    ) -> Result<()> {
-        let (bits, size, flags, c1) = match ins.memory_size() {
-            MemorySize::Int16 => {
-                let r = value.to_i16(rounding);
-                (r.value as u16 as u64, 2, r.flags, r.c1)
-            }
-            MemorySize::Int32 => {
-                let r = value.to_i32(rounding);
-                (r.value as u32 as u64, 4, r.flags, r.c1)
-            }
-            _ => {
-                let r = value.to_i64(rounding);
-                (r.value as u64, 8, r.flags, r.c1)
-            }
-        };
-        self.fpu.raise(flags.0);
-        if self
-            .fpu
-            .unmasked(flags.0 & (Flags::INVALID.0 | Flags::DENORMAL.0))
-        {
-            return Ok(());
-        }
-        if size == 8 {
-            self.write_memory_at(bus, ins, 4, 4, (bits >> 32) as u32)?;
-            self.write_memory_at(bus, ins, 0, 4, bits as u32)?;
-        } else {
-            self.write_memory_at(bus, ins, 0, size, bits as u32)?;
-        }
-        self.set_c1(c1);
-        Ok(())
-    }
-
-    /// FBSTP: rounds to an integer and stores 18 BCD digits; beyond 18 digits (or a NaN) is
-    /// invalid and stores the BCD indefinite.
-    fn store_bcd(
-        &mut self,
-        bus: &mut dyn Bus,
-        ins: &Instruction,
-        value: F80,
-        rounding: Rounding,
-    ) -> Result<()> {
-        let result = value.to_i64(rounding);
-        let mut flags = result.flags;
-        let magnitude = result.value.unsigned_abs();
-        let valid = !flags.contains(Flags::INVALID) && magnitude <= 999_999_999_999_999_999;
-        if !valid {
-            flags = Flags::INVALID;
-        }
-        self.fpu.raise(flags.0);
-        if self
-            .fpu
-            .unmasked(flags.0 & (Flags::INVALID.0 | Flags::DENORMAL.0))
-        {
-            return Ok(());
-        }
-        let mut bytes = [0u8, 0, 0, 0, 0, 0, 0, 0xC0, 0xFF, 0xFF];
-        if valid {
-            let mut rest = magnitude;
-            for byte in bytes.iter_mut().take(9) {
-                let pair = rest % 100;
-                *byte = (((pair / 10) << 4) | (pair % 10)) as u8;
-                rest /= 100;
-            }
-            bytes[9] = if value.sign() { 0x80 } else { 0 };
-        }
-        for (i, byte) in bytes.into_iter().enumerate().rev() {
-            self.write_memory_at(bus, ins, i as u32, 1, u32::from(byte))?;
-        }
         self.set_c1(result.c1);
+        if pop {
+            self.fpu.pop();
+        }
+        Ok(())
+    }
+
+    /// Unmasked OE or UE for a value that FST m32/m64 cannot hold: beyond the format's
+    /// exponent range once rounded to its precision, or tiny (even if exact).
+    fn range_trap(&self, format: Format, value: F80, rc: Rounding) -> Option<Flags> {
+        let (position, ones) = format.exponent_field()?;
+        let (significand, exponent) = split(value)?;
+        // The significand in [1, 2) rounds to 1 or 2: the field is the bias or one more.
+        let field = (format.store(significand, rc).value >> position) as i32 & ones;
+        let biased = field + exponent;
+        let kind = if biased >= ones {
+            Flags::OVERFLOW
+        } else if biased < 1 {
+            Flags::UNDERFLOW
+        } else {
+            return None;
+        };
+        self.fpu.unmasked(kind.0).then_some(kind)
+    }
+
+    /// `len` bytes of the memory operand at `offset`, little-endian.
+    fn read_bytes(
+        &mut self,
+        bus: &mut dyn Bus,
+        ins: &Instruction,
+        offset: u32,
+        len: usize,
+    ) -> Result<u128> {
+        let mut value = 0;
+        for at in (0..len).step_by(4).rev() {
+            let size = (len - at).min(4);
+            let part = self.read_memory_at(bus, ins, offset + at as u32, size)?;
+            value = value << (8 * size) | u128::from(part);
+        }
+        Ok(value)
+    }
+
+    /// Writes `len` bytes of `value` to the memory operand at `offset`, the last part first
+    /// so that a fault on the far page changes nothing.
+    fn write_bytes(
+        &mut self,
+        bus: &mut dyn Bus,
+        ins: &Instruction,
+        offset: u32,
+        value: u128,
+        len: usize,
+    ) -> Result<()> {
+        for at in (0..len).step_by(4).rev() {
+            let size = (len - at).min(4);
+            let part = (value >> (8 * at)) as u32 & (u32::MAX >> (32 - 8 * size));
+            self.write_memory_at(bus, ins, offset + at as u32, size, part)?;
+        }
         Ok(())
     }
 
@@ -1222,7 +1266,209 @@ impl Cpu {
             self.fpu.cs = 0;
             self.fpu.ds = 0;
         }
-        self.set_control_word(fields[0] as u16);
+        self.fpu.set_control(fields[0] as u16);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use crate::cpu::fpu::{cw, sw};
+    use crate::cpu::softfloat::F80;
+    use crate::cpu::state::{Segment, reg};
+    use crate::cpu::{Bus, Cpu};
+
+    /// 64 KiB of RAM and nothing else.
+    struct Ram(Vec<u8>);
+
+    impl Bus for Ram {
+        fn ram(&mut self) -> &mut [u8] {
+            &mut self.0
+        }
+        fn read(&mut self, _addr: u32, _size: usize) -> u32 {
+            u32::MAX
+        }
+        fn write(&mut self, _addr: u32, _size: usize, _value: u32) {}
+        fn io_read(&mut self, _port: u16, _size: usize) -> u32 {
+            u32::MAX
+        }
+        fn io_write(&mut self, _port: u16, _size: usize, _value: u32) {}
+    }
+
+    const CODE: usize = 0x500;
+    /// Where the tests' memory operands are.
+    pub const DATA: usize = 0x600;
+    /// Interrupt vector v leads to 0000:(HANDLERS + v).
+    const HANDLERS: u32 = 0xF00;
+
+    /// Runs one real-mode instruction at 0000:0500 after FNINIT and `setup`. Returns the CPU,
+    /// the RAM and the exception raised, if any.
+    pub fn run(code: &[u8], setup: impl FnOnce(&mut Cpu, &mut [u8])) -> (Cpu, Vec<u8>, Option<u8>) {
+        let mut ram = Ram(vec![0; 0x1_0000]);
+        for v in 0..32 {
+            ram.0[4 * v..4 * v + 2].copy_from_slice(&(HANDLERS as u16 + v as u16).to_le_bytes());
+        }
+        ram.0[CODE..CODE + code.len()].copy_from_slice(code);
+        let mut cpu = Cpu::new();
+        cpu.seg[1] = Segment::real(0);
+        cpu.eip = CODE as u32;
+        cpu.regs[reg::ESP] = 0x800;
+        cpu.fpu.init();
+        setup(&mut cpu, &mut ram.0);
+        cpu.run(&mut ram, cpu.cycles + 1);
+        let fault = cpu.eip.checked_sub(HANDLERS).filter(|&v| v < 32);
+        if fault.is_none() {
+            assert_eq!(cpu.eip, (CODE + code.len()) as u32, "EIP after {code:02X?}");
+        }
+        (cpu, ram.0, fault.map(|v| v as u8))
+    }
+
+    /// A power of two.
+    fn pow2(exponent: i32) -> F80 {
+        F80 {
+            sign_exp: (0x3FFF + exponent) as u16,
+            mantissa: 1 << 63,
+        }
+    }
+
+    /// The exception flags, SF and the condition codes.
+    fn flags(cpu: &Cpu) -> u16 {
+        cpu.fpu.status & (0x7F | sw::ES | sw::CONDITION)
+    }
+
+    #[test]
+    fn control_word_loads_keep_only_the_defined_bits() {
+        // FLDCW [0600]
+        for (value, control) in [(0xFFFF, 0x1F7F), (0x0000, 0x0040), (0xE0C0, 0x0040)] {
+            let (cpu, _, _) = run(&[0xD9, 0x2E, 0x00, 0x06], |_, ram| {
+                ram[DATA..DATA + 2].copy_from_slice(&u16::to_le_bytes(value))
+            });
+            assert_eq!(cpu.fpu.control, control, "FLDCW {value:04X}");
+        }
+    }
+
+    #[test]
+    fn an_empty_source_underflows_before_a_full_destination_overflows() {
+        // FLD ST(1) with ST(1) empty and ST(7) full: underflow (C1 = 0), indefinite pushed.
+        let (cpu, _, _) = run(&[0xD9, 0xC1], |cpu, _| {
+            cpu.fpu.set_st(0, F80::ONE);
+            cpu.fpu.set_st(7, F80::ONE);
+        });
+        assert_eq!(cpu.fpu.top(), 7);
+        assert_eq!(cpu.fpu.st(0), F80::INDEFINITE);
+        assert_eq!(flags(&cpu), sw::IE | sw::SF);
+    }
+
+    #[test]
+    fn fxtract_stack_faults_put_the_indefinite_in_both_results() {
+        // FXTRACT with ST(0) empty (underflow), then with ST(7) full (overflow, C1 = 1).
+        for (full, c1) in [(vec![], 0), (vec![0, 7], sw::C1)] {
+            let (cpu, _, _) = run(&[0xD9, 0xF4], |cpu, _| {
+                full.iter().for_each(|&i| cpu.fpu.set_st(i, F80::ONE))
+            });
+            assert_eq!(cpu.fpu.top(), 7);
+            assert_eq!(
+                (cpu.fpu.st(0), cpu.fpu.st(1)),
+                (F80::INDEFINITE, F80::INDEFINITE)
+            );
+            assert_eq!(flags(&cpu), sw::IE | sw::SF | c1);
+        }
+    }
+
+    #[test]
+    fn compares_report_unordered_under_an_unmasked_invalid_without_popping() {
+        let setup = |cpu: &mut Cpu, _: &mut [u8]| {
+            cpu.fpu.set_control(cw::DEFAULT & !1);
+            cpu.fpu.set_st(0, F80::ONE);
+        };
+        // FCOMP ST(1), ST(1) empty.
+        let (cpu, _, _) = run(&[0xD8, 0xD9], setup);
+        assert_eq!(cpu.fpu.top(), 0);
+        let unordered = sw::C3 | sw::C2 | sw::C0;
+        assert_eq!(flags(&cpu), sw::IE | sw::SF | sw::ES | unordered);
+        // FCOMIP ST(1): ZF PF CF.
+        let (cpu, _, _) = run(&[0xDF, 0xF1], setup);
+        assert_eq!(cpu.fpu.top(), 0);
+        assert_eq!(cpu.eflags & 0x8D5, 0x45);
+    }
+
+    #[test]
+    fn unmasked_overflow_and_underflow_wrap_the_exponent() {
+        // FMUL ST, ST(1) with OE and UE unmasked: 2^(±32000) is delivered as 2^(±7424).
+        for (exponent, flag) in [(16000, 1 << 3), (-16000, 1 << 4)] {
+            let (cpu, _, _) = run(&[0xD8, 0xC9], |cpu, _| {
+                cpu.fpu.set_control(cw::DEFAULT & !0x18);
+                cpu.fpu.set_st(0, pow2(exponent));
+                cpu.fpu.set_st(1, pow2(exponent));
+            });
+            let wrapped = if exponent > 0 { 7424 } else { -7424 };
+            assert_eq!(cpu.fpu.st(0), pow2(wrapped));
+            assert_eq!(flags(&cpu), flag | sw::ES);
+        }
+        // FSCALE beyond even the wrapped range gives infinity, whatever the rounding.
+        let (cpu, _, _) = run(&[0xD9, 0xFD], |cpu, _| {
+            cpu.fpu.set_control((cw::DEFAULT & !0x08) | 1 << 10);
+            cpu.fpu.set_st(0, F80::ONE);
+            cpu.fpu.set_st(1, pow2(40));
+        });
+        assert_eq!(cpu.fpu.st(0), F80::INFINITY);
+        assert_eq!(flags(&cpu), 1 << 3 | 1 << 5 | sw::ES | sw::C1);
+    }
+
+    #[test]
+    fn stores_with_an_unmasked_exception_write_nothing_and_do_not_pop() {
+        // FSTP dword [0600] of 2^200 with OE unmasked: OE alone. FISTP dword [0600] of
+        // infinity with IE unmasked.
+        let cases = [
+            ([0xD9, 0x1E, 0x00, 0x06], pow2(200), !0x08, 1 << 3),
+            ([0xDB, 0x1E, 0x00, 0x06], F80::INFINITY, !0x01, 1),
+        ];
+        for (code, value, control, raised) in cases {
+            let (cpu, ram, _) = run(&code, |cpu, ram| {
+                cpu.fpu.set_control(cw::DEFAULT & control);
+                cpu.fpu.set_st(0, value);
+                ram[DATA..DATA + 4].fill(0xAA);
+            });
+            assert_eq!(ram[DATA..DATA + 4], [0xAA; 4]);
+            assert_eq!(cpu.fpu.top(), 0);
+            assert_eq!(flags(&cpu), raised | sw::ES);
+        }
+    }
+
+    #[test]
+    fn memory_operands_merge_their_load_flags_with_the_operation() {
+        // FSUBR dword [0600]: a signalling NaN in memory and one in ST(0). The NaN with the
+        // larger significand before quietening wins (here ST(0)'s); IE only, no DE.
+        let (cpu, _, _) = run(&[0xD8, 0x2E, 0x00, 0x06], |cpu, ram| {
+            ram[DATA..DATA + 4].copy_from_slice(&0xFF80_013Cu32.to_le_bytes());
+            cpu.fpu.set_st(
+                0,
+                F80 {
+                    sign_exp: 0xFFFF,
+                    mantissa: 0x9BA9_4277_8393_FF09,
+                },
+            );
+        });
+        let quiet = F80 {
+            sign_exp: 0xFFFF,
+            mantissa: 0xDBA9_4277_8393_FF09,
+        };
+        assert_eq!(cpu.fpu.st(0), quiet);
+        assert_eq!(flags(&cpu), 1);
+        // FADD dword [0600]: a denormal operand beside a NaN raises nothing.
+        let (cpu, _, _) = run(&[0xD8, 0x06, 0x00, 0x06], |cpu, ram| {
+            ram[DATA..DATA + 4].copy_from_slice(&1u32.to_le_bytes());
+            cpu.fpu.set_st(0, quiet);
+        });
+        assert_eq!(flags(&cpu), 0);
+    }
+
+    #[test]
+    fn fstpnce_pops_an_empty_st0_without_a_fault() {
+        // FSTPNCE ST(2) with ST(0) empty.
+        let (cpu, _, _) = run(&[0xD9, 0xDA], |cpu, _| cpu.fpu.set_st(2, F80::ONE));
+        assert_eq!(cpu.fpu.top(), 1);
+        assert_eq!(cpu.fpu.st(1), F80::ONE);
+        assert_eq!(flags(&cpu), 0);
     }
 }

@@ -13,7 +13,8 @@
 //! are below 64 KiB, where Linux maps nothing. Registers with an implicit role get values that
 //! keep every access inside the buffer: ESP (and EBP for ENTER/LEAVE) for stack instructions,
 //! ESI/EDI (and a small ECX under REP) for string instructions, EBX and AL for XLAT, the bit
-//! offset of BT/BTS/BTR/BTC with a memory operand.
+//! offset of BT/BTS/BTR/BTC with a memory operand. LDMXCSR loads values that every processor
+//! accepts or rejects alike (see `Builder::bias`).
 
 use super::forms::{Form, Rm, register_or_memory};
 use super::fx;
@@ -512,6 +513,18 @@ impl Builder<'_> {
                 let (eax, edx) = (self.state.regs[0], self.state.regs[2]);
                 self.state.set_memory_at(offset, 4, eax);
                 self.state.set_memory_at(offset.wrapping_add(4), 4, edx);
+            }
+            // A value the Pentium III accepts, or one with a bit no processor implements: the
+            // bits in between, DAZ (6) and AMD's MM (17), #GP on the P3 but not on every host.
+            M::Ldmxcsr => {
+                let value = self.rng.value();
+                let value = if self.rng.one_in(2) {
+                    value & oxbox::cpu::fpu::mxcsr::WRITABLE
+                } else {
+                    value | 1 << (18 + self.rng.below(14))
+                };
+                let offset = self.state.memory_offset(&ins);
+                self.state.set_memory_at(offset, 4, value);
             }
             // Long runs of equal elements for REPE CMPS/SCAS.
             M::Cmpsb | M::Cmpsw | M::Cmpsd | M::Scasb | M::Scasw | M::Scasd

@@ -1,5 +1,6 @@
 //! Comparing the two sides' results, with what the SDM leaves undefined masked (the table is
-//! in the module docs of `hostdiff`).
+//! in the module docs of `hostdiff`), and the approximations compared against their documented
+//! bound (see [`Approximation`]).
 
 use super::case::{CASE_FLAGS, Case, State, operand_size};
 use super::fx;
@@ -149,10 +150,16 @@ pub fn differences(case: &Case, host: &Outcome, ours: &Outcome) -> Vec<String> {
         }
     }
     if let (Some(hf), Some(of)) = (&h.fx, &o.fx) {
-        for field in fx::fields(ins.code()) {
+        let approximation = Approximation::of(case);
+        let fields = fx::fields(ins.code())
+            .into_iter()
+            .chain(fx::pointers(ins, hf));
+        for field in fields {
             let bytes = field.offset..field.offset + field.len;
             let (a, b) = (&hf[bytes.clone()], &of[bytes]);
-            let differs = if field.len == 2 {
+            let differs = if let Some(approx) = approximation.filter(|x| x.field == field.offset) {
+                !approx.agrees(a, b)
+            } else if field.len == 2 {
                 let word = |x: &[u8]| u16::from_le_bytes([x[0], x[1]]) & field.mask;
                 word(a) != word(b)
             } else {
@@ -164,6 +171,89 @@ pub fn differences(case: &Case, host: &Outcome, ours: &Outcome) -> Vec<String> {
         }
     }
     out
+}
+
+/// RCPPS, RCPSS, RSQRTPS and RSQRTSS approximate 1/x and 1/sqrt(x): the SDM promises a
+/// relative error of at most 1.5 * 2^-12 and exact special cases, and the bits differ between
+/// processors. A result lane agrees when it equals the host's, or when the source is a positive
+/// normal (RCP: any normal) and both results are normals of the exact value's sign within the
+/// bound of it. RCP results that would be tiny are flushed to a zero of the source's sign: for
+/// |x| >= 1.00000000000110000000001b * 2^126 that zero is required, and from
+/// 1.1111111111010b * 2^125 up it is allowed. Zeros, denormals (read as zeros), infinities,
+/// NaNs and RSQRT's negative sources give exact results, compared bit for bit.
+#[derive(Clone, Copy)]
+struct Approximation {
+    /// The FXSAVE offset of the destination register.
+    field: usize,
+    /// The source lanes; only `lanes` of them are approximated, the others are kept.
+    source: [u32; 4],
+    lanes: usize,
+    rsqrt: bool,
+}
+
+impl Approximation {
+    fn of(case: &Case) -> Option<Approximation> {
+        let ins = &case.instruction;
+        let (lanes, rsqrt) = match ins.mnemonic() {
+            Mnemonic::Rcpps => (4, false),
+            Mnemonic::Rcpss => (1, false),
+            Mnemonic::Rsqrtps => (4, true),
+            Mnemonic::Rsqrtss => (1, true),
+            _ => return None,
+        };
+        let input = &case.input;
+        let mut source = [0; 4];
+        for (lane, value) in source.iter_mut().enumerate().take(lanes) {
+            *value = match ins.op1_kind() {
+                OpKind::Register => fx::xmm_lane(input.fx.as_deref()?, ins.op1_register(), lane),
+                _ => input.memory_at(input.memory_offset(ins) + 4 * lane as u32, 4)?,
+            };
+        }
+        Some(Approximation {
+            field: fx::xmm_offset(ins.op0_register()),
+            source,
+            lanes,
+            rsqrt,
+        })
+    }
+
+    /// Whether the destination registers (16 bytes each) agree.
+    fn agrees(&self, host: &[u8], ours: &[u8]) -> bool {
+        let lane = |bytes: &[u8], i: usize| {
+            u32::from_le_bytes(bytes[4 * i..4 * i + 4].try_into().expect("four bytes"))
+        };
+        (0..4).all(|i| {
+            let (h, o) = (lane(host, i), lane(ours, i));
+            h == o
+                || (i < self.lanes
+                    && self.acceptable(self.source[i], h)
+                    && self.acceptable(self.source[i], o))
+        })
+    }
+
+    /// Whether `result` is a correct approximation for the normal source `x`.
+    fn acceptable(&self, x: u32, result: u32) -> bool {
+        let normal = |v: u32| (1..0xFF).contains(&(v >> 23 & 0xFF));
+        if !normal(x) || (self.rsqrt && x >> 31 == 1) {
+            return false;
+        }
+        let magnitude = x & 0x7FFF_FFFF;
+        // 1.1111111111010b * 2^125 and 1.00000000000110000000001b * 2^126.
+        let (may_flush, must_flush) = (0x7E7F_E800, 0x7E80_0C01);
+        let flushed = result == x & 0x8000_0000;
+        if !self.rsqrt && magnitude >= must_flush {
+            return flushed;
+        }
+        if !self.rsqrt && magnitude >= may_flush && flushed {
+            return true;
+        }
+        let x = f64::from(f32::from_bits(x));
+        let exact = if self.rsqrt { 1.0 / x.sqrt() } else { 1.0 / x };
+        let value = f64::from(f32::from_bits(result));
+        normal(result)
+            && value.is_sign_negative() == exact.is_sign_negative()
+            && ((value - exact) / exact).abs() <= 1.5 / 4096.0
+    }
 }
 
 /// Bytes as hex, most significant first (they are little-endian values).
@@ -204,5 +294,41 @@ pub fn end_text(end: &End) -> String {
             None => format!("exception {v}"),
         },
         End::Other(why) => why.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Approximation;
+
+    fn approximation(rsqrt: bool) -> Approximation {
+        Approximation {
+            field: 0,
+            source: [0; 4],
+            lanes: 1,
+            rsqrt,
+        }
+    }
+
+    #[test]
+    fn approximations_are_held_to_the_documented_bound() {
+        let (rcp, rsqrt) = (approximation(false), approximation(true));
+        let bits = f32::to_bits;
+        let half = |error: f32| bits(0.5 * (1.0 + error));
+        assert!(rcp.acceptable(bits(2.0), half(0.0)));
+        assert!(rcp.acceptable(bits(2.0), half(1.4 / 4096.0)));
+        assert!(!rcp.acceptable(bits(2.0), half(1.6 / 4096.0)));
+        assert!(!rcp.acceptable(bits(2.0), bits(-0.5)));
+        assert!(rsqrt.acceptable(bits(4.0), half(-1.4 / 4096.0)));
+        assert!(!rsqrt.acceptable(bits(-4.0), bits(0.5)));
+        // Specials are exact: never within a tolerance.
+        assert!(!rcp.acceptable(0, 0x7F80_0000));
+        assert!(!rcp.acceptable(1, 0x7F80_0000));
+        // Flushing: allowed around 2^126, required from just above it.
+        assert!(rcp.acceptable(0x7E80_0000, 0x0080_0000));
+        assert!(rcp.acceptable(0xFE80_0000, 0x8000_0000));
+        assert!(!rcp.acceptable(0x7E80_0000, 0x8000_0000));
+        assert!(rcp.acceptable(0x7F00_0000, 0));
+        assert!(!rcp.acceptable(0x7F00_0000, 0x0040_0000));
     }
 }

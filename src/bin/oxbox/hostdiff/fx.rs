@@ -2,7 +2,7 @@
 //! the SDM's FXSAVE table): random initial images, and the fields that are compared.
 
 use super::rng::Rng;
-use iced_x86::{Code, CpuidFeature, Mnemonic};
+use iced_x86::{Code, CpuidFeature, Instruction, Mnemonic, OpKind, Register};
 
 pub const SIZE: usize = 512;
 pub type Image = [u8; SIZE];
@@ -10,6 +10,9 @@ pub type Image = [u8; SIZE];
 const FCW: usize = 0;
 const FSW: usize = 2;
 const FTW: usize = 4;
+const FOP: usize = 6;
+const FIP: usize = 8;
+const FDP: usize = 16;
 const MXCSR: usize = 24;
 const ST0: usize = 32;
 const XMM0: usize = 160;
@@ -86,6 +89,42 @@ fn single(rng: &mut Rng) -> u32 {
     }
 }
 
+/// The input image as text: the control and status words, the abridged tags (one bit per
+/// physical register), the registers in FXSAVE's stack order (slot i is ST(i), which is
+/// MM((TOP + i) mod 8)) and the XMM registers.
+pub fn describe(image: &Image) -> Vec<String> {
+    let word = |at: usize| u16::from_le_bytes([image[at], image[at + 1]]);
+    let hex = |bytes: &[u8]| -> String { bytes.iter().rev().map(|b| format!("{b:02X}")).collect() };
+    let slots = |base: usize, len: usize| -> String {
+        (0..8)
+            .map(|i| hex(&image[base + 16 * i..base + 16 * i + len]))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    vec![
+        format!(
+            "FCW={:04X} FSW={:04X} FTW={:02X} MXCSR={}",
+            word(FCW),
+            word(FSW),
+            image[FTW],
+            hex(&image[MXCSR..MXCSR + 4])
+        ),
+        format!("ST0..7: {}", slots(ST0, 10)),
+        format!("XMM0..7: {}", slots(XMM0, 16)),
+    ]
+}
+
+/// The FXSAVE offset of XMM register `register`.
+pub fn xmm_offset(register: Register) -> usize {
+    XMM0 + 16 * register.number()
+}
+
+/// Lane `lane` (32 bits) of XMM register `register` in `image`.
+pub fn xmm_lane(image: &Image, register: Register, lane: usize) -> u32 {
+    let at = xmm_offset(register) + 4 * lane;
+    u32::from_le_bytes(image[at..at + 4].try_into().expect("four bytes"))
+}
+
 /// A compared field: its offset, length and, for FSW, the bits that count.
 pub struct Field {
     pub name: String,
@@ -96,9 +135,9 @@ pub struct Field {
 
 /// The architecturally defined fields after `mnemonic`: FCW, FSW without the condition codes
 /// the SDM calls undefined for it, the abridged tag word, MXCSR, the eight x87/MMX registers
-/// (80 bits each) and the eight XMM registers. Not compared: FOP, FIP, FCS, FDP and FDS
-/// (recent CPUs store them only on x87 exceptions, or not at all), MXCSR_MASK (model-specific)
-/// and the reserved bytes.
+/// (80 bits each) and the eight XMM registers. The x87 pointers are compared where
+/// [`pointers`] says. Not compared: FCS and FDS (the sides' selectors differ), MXCSR_MASK
+/// (model-specific) and the reserved bytes.
 pub fn fields(code: Code) -> Vec<Field> {
     let field = |name: String, offset, len, mask| Field {
         name,
@@ -117,20 +156,61 @@ pub fn fields(code: Code) -> Vec<Field> {
     fields
 }
 
+/// The last x87 instruction's opcode (FOP) and address (FIP), and its memory operand's (FDP),
+/// after an x87 instruction that records them (any but the control instructions) and raised
+/// an unmasked exception, judged by the host's ES: AMD processors store the pointers only
+/// then (zeros otherwise), some recent Intel ones FDP; the Pentium III always stores them.
+/// FDP only when the instruction has a memory operand (the others keep the previous one).
+pub fn pointers(ins: &Instruction, host: &Image) -> Vec<Field> {
+    use Mnemonic as M;
+    let code = ins.code();
+    let control = matches!(
+        code.mnemonic(),
+        M::Fninit
+            | M::Fnclex
+            | M::Fldcw
+            | M::Fnstcw
+            | M::Fnstsw
+            | M::Fnstenv
+            | M::Fldenv
+            | M::Fnsave
+            | M::Frstor
+            | M::Wait
+    );
+    let error_summary = host[FSW] & 0x80 != 0;
+    if !is_x87(code) || control || !error_summary {
+        return Vec::new();
+    }
+    let field = |name: &str, offset, len, mask| Field {
+        name: name.into(),
+        offset,
+        len,
+        mask,
+    };
+    let mut fields = vec![field("FOP", FOP, 2, 0x07FF), field("FIP", FIP, 4, 0xFFFF)];
+    if (0..ins.op_count()).any(|i| ins.op_kind(i) == OpKind::Memory) {
+        fields.push(field("FDP", FDP, 4, 0xFFFF));
+    }
+    fields
+}
+
+fn is_x87(code: Code) -> bool {
+    code.cpuid_features().iter().any(|f| {
+        matches!(
+            f,
+            CpuidFeature::FPU | CpuidFeature::FPU287 | CpuidFeature::FPU387
+        )
+    })
+}
+
 /// The FSW condition codes the SDM leaves undefined after an x87 instruction ("Flags
 /// Affected"): compares, FXAM, partial remainders and FINIT define all four; FPTAN, FSIN, FCOS
 /// and FSINCOS leave C0 and C3 undefined; the control and status transfers leave all four;
 /// every other x87 instruction defines only C1. MMX and SSE instructions leave them alone.
 fn undefined_condition_codes(code: Code) -> u16 {
     use Mnemonic as M;
-    let x87 = code.cpuid_features().iter().any(|f| {
-        matches!(
-            f,
-            CpuidFeature::FPU | CpuidFeature::FPU287 | CpuidFeature::FPU387
-        )
-    });
     match code.mnemonic() {
-        _ if !x87 => 0,
+        _ if !is_x87(code) => 0,
         M::Fcom
         | M::Fcomp
         | M::Fcompp

@@ -16,9 +16,11 @@
 //!
 //! How the instruction ended (completed with EIP just past it, or the exception vector), and
 //! if it completed: the eight GPRs, the scratch memory, CF PF AF ZF SF OF and DF, and for
-//! x87/MMX/SSE forms the defined fields of the FXSAVE image (see [`fx::fields`]). Only what
-//! the SDM (Vol. 2, "Flags Affected" and "Operation" of each instruction) calls undefined is
-//! masked; the host's undefined values differ between CPU makers and models.
+//! x87/MMX/SSE forms the defined fields of the FXSAVE image (see [`fx::fields`] and
+//! [`fx::pointers`]). Only what the SDM (Vol. 2, "Flags Affected" and "Operation" of each
+//! instruction) calls undefined is masked; the host's undefined values differ between CPU
+//! makers and models. RCPPS, RCPSS, RSQRTPS and RSQRTSS results are held to their documented
+//! error bound rather than compared bit for bit (see `compare::Approximation`).
 //!
 //! | Instruction                | Undefined, so not compared                                   |
 //! |----------------------------|--------------------------------------------------------------|
@@ -177,6 +179,11 @@ fn print_case(case: &Case, diff: &[String]) {
         {
             let bytes: Vec<String> = bytes.iter().map(|b| format!("{b:02X}")).collect();
             println!("    memory operand at +{offset:#04x}: {}", bytes.join(" "));
+        }
+    }
+    if let Some(image) = &input.fx {
+        for line in fx::describe(image) {
+            println!("    in: {line}");
         }
     }
     for line in diff {

@@ -1,11 +1,11 @@
 //! Our side: a case on `oxbox::cpu::Cpu`, in flat 32-bit protected mode at CPL 3, as the
 //! host's Linux process runs.
 //!
-//! The segment caches and TR are set directly (flat 4 GiB ring-3 code and data); the GDT, IDT
-//! and TSS exist in memory only because exception delivery reads them: each of the 32
-//! exception vectors has an interrupt gate to its own ring-0 address, so the EIP after a fault
-//! names the vector, and the switch to the TSS's ring-0 stack makes delivery independent of
-//! the case's ESP. One page of RAM at physical 0 holds the tables, the ring-0 stack, the
+//! The segment caches and TR are set directly (flat 4 GiB ring-3 data, and ring-3 code whose
+//! base puts the instruction at the host's EIP); the GDT, IDT and TSS exist in memory only
+//! because exception delivery reads them: each of the 32 exception vectors has an interrupt
+//! gate to its own ring-0 address, so the EIP after a fault names the vector, and the switch
+//! to the TSS's ring-0 stack makes delivery independent of the case's ESP. One page of RAM at physical 0 holds the tables, the ring-0 stack, the
 //! FXSAVE area and the instruction, which sits at the end of the page so that block decoding
 //! reads no more than it. The scratch buffer is at the host's linear address and served by the
 //! bus; any other access is recorded as stray.
@@ -13,7 +13,7 @@
 //! x87/MMX/SSE cases run three instructions, FXRSTOR of the case's image, the instruction and
 //! FXSAVE, as the host does; a #UD from the first says the interpreter has no FPU state yet.
 
-use super::case::{Case, SCRATCH_ADDR, SCRATCH_SIZE, State};
+use super::case::{CODE_ADDR, Case, SCRATCH_ADDR, SCRATCH_SIZE, State};
 use super::fx;
 use iced_x86::{Code, Encoder, Instruction, MemoryOperand};
 use oxbox::cpu::bus::Bus;
@@ -51,6 +51,9 @@ const INSTRUCTION_AT: u32 = 0xFF0;
 const RING0_CODE: u16 = 0x08;
 const RING0_DATA: u16 = 0x10;
 const USER_CODE: u16 = 0x1B;
+/// The user code segment's base: it puts the instruction at the host's EIP, `CODE_ADDR`, so
+/// that the x87 instruction pointer (FIP) is the same on both sides.
+const CODE_BASE: u32 = INSTRUCTION_AT.wrapping_sub(CODE_ADDR);
 const USER_DATA: u16 = 0x23;
 /// Flat 4 GiB descriptors: ring-0 code and data, ring-3 code and data.
 const DESCRIPTORS: [u64; 4] = [
@@ -191,7 +194,10 @@ fn flat_cpu(input: &State) -> Cpu {
     };
     let user = 3 << attr::DPL_SHIFT;
     cpu.seg = [flat(USER_DATA, user); 6];
-    cpu.seg[1] = flat(USER_CODE, user | attr::CODE);
+    cpu.seg[1] = Segment {
+        base: CODE_BASE,
+        ..flat(USER_CODE, user | attr::CODE)
+    };
     cpu.cpl = 3;
     // An available 32-bit TSS.
     cpu.tr = Segment {
@@ -215,8 +221,9 @@ fn flat_cpu(input: &State) -> Cpu {
     cpu
 }
 
-/// Runs the one instruction of `len` bytes at `at`.
+/// Runs the one instruction of `len` bytes at linear address `at`.
 fn step(cpu: &mut Cpu, bus: &mut TestBus, at: u32, len: usize) -> End {
+    let at = at.wrapping_sub(CODE_BASE);
     cpu.eip = at;
     let stop = cpu.run(bus, cpu.cycles + 1);
     if stop != Stop::Deadline {
