@@ -205,6 +205,23 @@ fn split(x: F80) -> Option<(F80, i32)> {
     Some((significand, exponent - shift as i32 - 0x3FFF))
 }
 
+/// `f` with an unlimited exponent range, for an `f` linear in `x` around the result: `x`'s
+/// significand is given the exponent `target` (within range, and small enough for the
+/// linearity), and the scale is taken back out of the result. None for zeros and specials.
+fn linear(x: F80, target: i32, f: impl Fn(F80) -> X87Result) -> Option<Unbounded> {
+    let (significand, exponent) = split(x)?;
+    let scaled = F80 {
+        sign_exp: (significand.sign_exp & 0x8000) | (0x3FFF + target) as u16,
+        ..significand
+    };
+    let result = f(scaled);
+    let (value, result_exponent) = split(result.value)?;
+    Some(Unbounded {
+        result: X87Result { value, ..result },
+        exponent: result_exponent + exponent - target,
+    })
+}
+
 /// The flags of an operation with a memory operand: the load's (IE for a signalling NaN, DE
 /// for a denormal) merged with the operation's, DE dropped as for register operands when
 /// the operation is invalid, divides by zero or has a NaN operand.
@@ -622,65 +639,85 @@ impl Cpu {
                 Ok(())
             }
             M::Fsin | M::Fcos | M::F2xm1 => {
-                if self.fpu.is_empty(0) {
-                    return self.stack_underflow(Some(0), false, false);
-                }
-                let x = self.fpu.st(0);
-                let result = match mnemonic {
-                    M::Fsin => transcendental::fsin(x),
-                    M::Fcos => transcendental::fcos(x),
-                    _ => Trig::Done(transcendental::f2xm1(x)),
-                };
-                match result {
-                    Trig::OutOfRange => self.out_of_range(),
-                    Trig::Done(result) => {
-                        self.fpu.status &= !sw::C2;
-                        self.commit(0, result, false)
+                if self.operands_present(&[0], 0, false) {
+                    let x = self.fpu.st(0);
+                    let result = match mnemonic {
+                        M::Fsin => transcendental::fsin(x),
+                        M::Fcos => transcendental::fcos(x),
+                        _ => Trig::Done(transcendental::f2xm1(x)),
+                    };
+                    match result {
+                        Trig::OutOfRange => self.fpu.status |= sw::C2,
+                        Trig::Done(result) => {
+                            self.fpu.status &= !sw::C2;
+                            // Results that leave the range come from tiny x, where F2XM1 and
+                            // FSIN are linear (FCOS is never tiny).
+                            let unbounded = || match mnemonic {
+                                M::Fsin => linear(x, -200, |x| match transcendental::fsin(x) {
+                                    Trig::Done(result) => result,
+                                    Trig::OutOfRange => X87Result::exact(x),
+                                }),
+                                M::F2xm1 => linear(x, -200, transcendental::f2xm1),
+                                _ => None,
+                            };
+                            let result = self.wrap(result, unbounded);
+                            self.commit(0, result, false);
+                        }
                     }
                 }
+                Ok(())
             }
             M::Fsincos | M::Fptan => {
-                if self.fpu.is_empty(0) {
-                    return self.stack_underflow(Some(0), false, true);
-                }
-                if !self.fpu.is_empty(7) {
-                    return self.stack_overflow();
-                }
-                let x = self.fpu.st(0);
-                let (result, pushed) = match mnemonic {
-                    M::Fsincos => match transcendental::fsincos(x) {
-                        Trig::Done(r) => (r.map(|(sin, _)| sin), r.value.1),
-                        Trig::OutOfRange => return self.out_of_range(),
-                    },
-                    _ => match transcendental::fptan(x) {
-                        Trig::Done(r) => (r, transcendental::fptan_push(r.value)),
-                        Trig::OutOfRange => return self.out_of_range(),
-                    },
-                };
-                self.fpu.status &= !sw::C2;
-                self.fpu.raise(result.flags.0);
-                if self
-                    .fpu
-                    .unmasked(result.flags.0 & (Flags::INVALID.0 | Flags::DENORMAL.0))
-                {
+                // Like FXTRACT, two stack results: an empty ST(0) or a full ST(7) puts the
+                // indefinite in both.
+                let (underflow, overflow) = (self.fpu.is_empty(0), !self.fpu.is_empty(7));
+                if underflow || overflow {
+                    if self.stack_fault(!underflow) {
+                        self.fpu.set_st(0, F80::INDEFINITE);
+                        self.fpu.push(F80::INDEFINITE);
+                    }
                     return Ok(());
                 }
-                self.fpu.set_st(0, result.value);
-                self.fpu.push(pushed);
-                self.set_c1(result.c1);
+                let x = self.fpu.st(0);
+                let outcome = match mnemonic {
+                    M::Fsincos => match transcendental::fsincos(x) {
+                        Trig::Done(r) => Some((r.map(|(sin, _)| sin), r.value.1)),
+                        Trig::OutOfRange => None,
+                    },
+                    _ => match transcendental::fptan(x) {
+                        Trig::Done(r) => Some((r, transcendental::fptan_push(r.value))),
+                        Trig::OutOfRange => None,
+                    },
+                };
+                let Some((result, pushed)) = outcome else {
+                    // |ST(0)| >= 2^63: C2 set, the operand left alone, nothing pushed.
+                    self.fpu.status |= sw::C2;
+                    return Ok(());
+                };
+                self.fpu.status &= !sw::C2;
+                if self.commit(0, result, false) {
+                    self.fpu.push(pushed);
+                }
                 Ok(())
             }
             M::Fpatan | M::Fyl2x | M::Fyl2xp1 => {
-                if self.fpu.is_empty(0) || self.fpu.is_empty(1) {
-                    return self.stack_underflow(Some(1), true, false);
+                if self.operands_present(&[0, 1], 1, true) {
+                    let (x, y) = (self.fpu.st(0), self.fpu.st(1));
+                    let apply = |y: F80| match mnemonic {
+                        M::Fpatan => transcendental::fpatan(y, x),
+                        M::Fyl2x => transcendental::fyl2x(x, y),
+                        _ => transcendental::fyl2xp1(x, y),
+                    };
+                    // All three are linear in y where their results leave the range (FPATAN
+                    // once y/x is tiny), so y is scaled into range and the scale added back.
+                    let target = match mnemonic {
+                        M::Fpatan => split(x).map_or(0, |(_, e)| e - 100),
+                        _ => 0,
+                    };
+                    let result = self.wrap(apply(y), || linear(y, target, apply));
+                    self.commit(1, result, true);
                 }
-                let (x, y) = (self.fpu.st(0), self.fpu.st(1));
-                let result = match mnemonic {
-                    M::Fpatan => transcendental::fpatan(y, x),
-                    M::Fyl2x => transcendental::fyl2x(x, y),
-                    _ => transcendental::fyl2xp1(x, y),
-                };
-                self.commit(1, result, true)
+                Ok(())
             }
             M::Fcmovb
             | M::Fcmove
@@ -787,12 +824,6 @@ impl Cpu {
             // FNOP, and the 8087/287 controls that a 387 and later ignore.
             _ => Ok(()),
         }
-    }
-
-    /// FSIN/FCOS/FSINCOS/FPTAN with |ST(0)| >= 2^63: C2 set, the operand left alone.
-    fn out_of_range(&mut self) -> Result<()> {
-        self.fpu.status |= sw::C2;
-        Ok(())
     }
 
     /// #MF for an unmasked exception pending from an earlier instruction.

@@ -8,7 +8,8 @@ pub const SIZE: usize = 512;
 pub type Image = [u8; SIZE];
 
 const FCW: usize = 0;
-const FSW: usize = 2;
+pub const FSW_OFFSET: usize = 2;
+const FSW: usize = FSW_OFFSET;
 const FTW: usize = 4;
 const FOP: usize = 6;
 const FIP: usize = 8;
