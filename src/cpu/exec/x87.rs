@@ -695,6 +695,18 @@ impl Cpu {
                     return Ok(());
                 };
                 self.fpu.status &= !sw::C2;
+                // Tiny sines and tangents come from tiny x, where both are linear.
+                let first = |x: F80| match mnemonic {
+                    M::Fsincos => match transcendental::fsincos(x) {
+                        Trig::Done(r) => r.map(|(sin, _)| sin),
+                        Trig::OutOfRange => X87Result::exact(x),
+                    },
+                    _ => match transcendental::fptan(x) {
+                        Trig::Done(r) => r,
+                        Trig::OutOfRange => X87Result::exact(x),
+                    },
+                };
+                let result = self.wrap(result, || linear(x, -200, first));
                 if self.commit(0, result, false) {
                     self.fpu.push(pushed);
                 }
