@@ -726,7 +726,16 @@ impl Cpu {
                         M::Fpatan => split(x).map_or(0, |(_, e)| e - 100),
                         _ => 0,
                     };
-                    let result = self.wrap(apply(y), || linear(y, target, apply));
+                    let masked = apply(y);
+                    // FPATAN's result is bounded by pi: only a tiny one leaves the range.
+                    let scalable = mnemonic != M::Fpatan
+                        || matches!(
+                            masked.value.classify(),
+                            FxamClass::Denormal | FxamClass::Zero
+                        );
+                    let result = self.wrap(masked, || {
+                        scalable.then(|| linear(y, target, apply)).flatten()
+                    });
                     self.commit(1, result, true);
                 }
                 Ok(())
