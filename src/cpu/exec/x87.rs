@@ -733,8 +733,20 @@ impl Cpu {
                             masked.value.classify(),
                             FxamClass::Denormal | FxamClass::Zero
                         );
+                    // FYL2XP1 with a tiny x is tiny even for y near 1: it is linear in x
+                    // there, and x is the operand to scale.
+                    let tiny_x = mnemonic == M::Fyl2xp1 && split(x).is_some_and(|(_, e)| e < -200);
                     let result = self.wrap(masked, || {
-                        scalable.then(|| linear(y, target, apply)).flatten()
+                        if tiny_x {
+                            // Linear in y as well: both are scaled, both scales come back.
+                            let (y, ey) = split(y)?;
+                            linear(x, -200, |x| transcendental::fyl2xp1(x, y)).map(|u| Unbounded {
+                                exponent: u.exponent + ey,
+                                ..u
+                            })
+                        } else {
+                            scalable.then(|| linear(y, target, apply)).flatten()
+                        }
                     });
                     self.commit(1, result, true);
                 }
