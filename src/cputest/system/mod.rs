@@ -1,0 +1,147 @@
+//! `oxbox cpu-test system`: bare-metal programs that exercise every system feature of the CPU
+//! interpreter on the test machine, each checking its own results from inside the guest.
+//!
+//! A case is a multiboot kernel (see [`kernel`]) or a raw ROM started at the reset vector.
+//! It reports through the test machine's ports: the console says what failed, the exit port
+//! carries 0 for a pass and the failed check's number otherwise. A few cases end in a triple
+//! fault on purpose; they pass when the machine shuts down after the text they print first.
+//! QEMU's multiboot `memory` test, built from its source (`ci/build-qemu-memory-test`), can
+//! run as one more case.
+
+pub mod descriptor;
+mod identity;
+pub mod kernel;
+
+use crate::cputest::asm;
+use crate::testmachine::{Config, Stop, TestMachine};
+use kernel::Kernel;
+
+/// Every case gets this many instructions; none needs a tenth of them.
+const LIMIT: u64 = 2_000_000;
+/// QEMU's memory test retires about 150 million.
+const MEMORY_TEST_LIMIT: u64 = 1_000_000_000;
+/// What QEMU's memory test prints when every access read back as it should.
+const MEMORY_TEST_PASSED: &str = "Test complete: PASSED";
+
+/// How a case's program is made.
+#[derive(Clone, Copy)]
+pub enum Source {
+    /// A multiboot kernel: the runtime of `kernel` around this body.
+    Kernel(fn(&mut Kernel) -> asm::Result),
+    /// A raw ROM image.
+    Rom(fn() -> asm::Result<Vec<u8>>),
+}
+
+/// How a case must end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// The program writes 0 to the exit port.
+    Pass,
+    /// The processor shuts down (a triple fault) after the program printed this.
+    Shutdown(&'static str),
+}
+
+#[derive(Clone, Copy)]
+pub struct Case {
+    pub name: &'static str,
+    pub source: Source,
+    pub expect: Expect,
+}
+
+impl Case {
+    pub const fn kernel(name: &'static str, body: fn(&mut Kernel) -> asm::Result) -> Case {
+        Case {
+            name,
+            source: Source::Kernel(body),
+            expect: Expect::Pass,
+        }
+    }
+}
+
+/// The result of one case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub name: String,
+    pub passed: bool,
+    /// How the run ended and what the program printed.
+    pub detail: String,
+}
+
+/// Every case, in the order they run.
+pub fn cases() -> Vec<Case> {
+    [identity::cases()].concat()
+}
+
+/// Assembles and runs one case.
+pub fn run(case: &Case) -> Verdict {
+    let image = match case.source {
+        Source::Kernel(body) => kernel::build(body).map(|image| (image, true)),
+        Source::Rom(build) => build().map(|image| (image, false)),
+    };
+    let (image, multiboot) = match image {
+        Ok(built) => built,
+        Err(error) => return verdict(case.name, false, format!("cannot assemble: {error}")),
+    };
+    let outcome = match boot_and_run(&image, multiboot, LIMIT) {
+        Ok(outcome) => outcome,
+        Err(error) => return verdict(case.name, false, error),
+    };
+    let console = String::from_utf8_lossy(&outcome.console).into_owned();
+    let passed = match case.expect {
+        Expect::Pass => outcome.stop == Stop::Exit(0),
+        Expect::Shutdown(text) => outcome.stop == Stop::Shutdown && console.ends_with(text),
+    };
+    verdict(case.name, passed, describe(outcome.stop, &console))
+}
+
+/// Runs QEMU's multiboot memory test, the kernel at `image`.
+pub fn run_memory_test(image: &[u8]) -> Verdict {
+    const NAME: &str = "qemu/memory";
+    let outcome = match boot_and_run(image, true, MEMORY_TEST_LIMIT) {
+        Ok(outcome) => outcome,
+        Err(error) => return verdict(NAME, false, error),
+    };
+    let console = String::from_utf8_lossy(&outcome.console).into_owned();
+    let passed = console.lines().any(|line| line == MEMORY_TEST_PASSED);
+    // Its output is long; the end tells what happened.
+    let tail: Vec<&str> = console.lines().rev().take(3).collect();
+    let tail: Vec<&str> = tail.into_iter().rev().collect();
+    verdict(NAME, passed, describe(outcome.stop, &tail.join("\n")))
+}
+
+fn boot_and_run(
+    image: &[u8],
+    multiboot: bool,
+    limit: u64,
+) -> Result<crate::testmachine::Outcome, String> {
+    let mut machine = TestMachine::new(&Config::default()).map_err(|e| e.to_string())?;
+    let booted = if multiboot {
+        machine.boot_multiboot(image, "")
+    } else {
+        machine.boot_rom(image)
+    };
+    let mut cpu = booted.map_err(|e| format!("cannot boot: {e}"))?;
+    Ok(machine.run(&mut cpu, limit, &mut |_| {}))
+}
+
+fn describe(stop: Stop, console: &str) -> String {
+    let how = match stop {
+        Stop::Exit(value) => format!("exit {value:#X}"),
+        Stop::Halted { .. } => "halted".into(),
+        Stop::Shutdown => "shutdown".into(),
+        Stop::Limit => "instruction limit".into(),
+    };
+    if console.is_empty() {
+        how
+    } else {
+        format!("{how}: {}", console.trim_end())
+    }
+}
+
+fn verdict(name: &str, passed: bool, detail: String) -> Verdict {
+    Verdict {
+        name: name.into(),
+        passed,
+        detail,
+    }
+}
