@@ -433,7 +433,8 @@ impl Cpu {
     fn write_msr(&mut self, index: u32, value: u64) -> Result<()> {
         let msr = &mut self.msr;
         match index {
-            msr::TSC => msr.tsc_offset = value.wrapping_sub(self.cycles),
+            // A P6 writes the low half of the counter and clears the high half.
+            msr::TSC => msr.tsc_offset = (value & 0xFFFF_FFFF).wrapping_sub(self.cycles),
             msr::APIC_BASE => msr.apic_base = value,
             msr::SYSENTER_CS => msr.sysenter_cs = value as u32,
             msr::SYSENTER_ESP => msr.sysenter_esp = value as u32,
