@@ -8,6 +8,7 @@
 //! QEMU's multiboot `memory` test, built from its source (`ci/build-qemu-memory-test`), can
 //! run as one more case.
 
+mod control;
 pub mod descriptor;
 mod identity;
 pub mod kernel;
@@ -69,7 +70,7 @@ pub struct Verdict {
 
 /// Every case, in the order they run.
 pub fn cases() -> Vec<Case> {
-    [identity::cases()].concat()
+    [identity::cases(), control::cases()].concat()
 }
 
 /// Assembles and runs one case.
