@@ -181,7 +181,7 @@ fn debug_registers(k: &mut Kernel) -> Result {
     k.xor(eax, eax)?;
     k.mov(dr7, eax)?;
 
-    // With CR4.DE set they are #UD.
+    // With CR4.DE set they are #UD (and write nothing); DR6 and DR7 still work.
     k.mov(eax, CR4_DE)?;
     k.mov(cr4, eax)?;
     k.expect_fault("MOV from DR4 with CR4.DE", UD, None, |k| k.mov(eax, dr4))?;
@@ -189,6 +189,10 @@ fn debug_registers(k: &mut Kernel) -> Result {
     k.mov(eax, 0xF)?;
     k.expect_fault("MOV to DR4 with CR4.DE", UD, None, |k| k.mov(dr4, eax))?;
     k.expect_fault("MOV to DR5 with CR4.DE", UD, None, |k| k.mov(dr5, eax))?;
+    k.mov(eax, dr6)?;
+    k.check_eq(eax, 0xFFFF_0FF2u32, "DR6 after the refused DR4 write")?;
+    k.mov(eax, dr7)?;
+    k.check_eq(eax, 0x400, "DR7 after the refused DR5 write")?;
     k.xor(eax, eax)?;
     k.mov(cr4, eax)?;
 
