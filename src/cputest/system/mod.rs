@@ -12,6 +12,7 @@ mod control;
 pub mod descriptor;
 mod identity;
 pub mod kernel;
+mod segments;
 
 use crate::cputest::asm;
 use crate::testmachine::{Config, Stop, TestMachine};
@@ -70,7 +71,7 @@ pub struct Verdict {
 
 /// Every case, in the order they run.
 pub fn cases() -> Vec<Case> {
-    [identity::cases(), control::cases()].concat()
+    [identity::cases(), control::cases(), segments::cases()].concat()
 }
 
 /// Assembles and runs one case.
