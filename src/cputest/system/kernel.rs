@@ -10,7 +10,7 @@
 
 use super::descriptor::{access, flat, gate, segment};
 use crate::cputest::asm::code_asm::*;
-use crate::cputest::asm::{Asm, Emitted, Label, Result, assemble};
+use crate::cputest::asm::{Asm, Cc, Emitted, Label, Result, assemble};
 use std::collections::BTreeMap;
 
 /// Where the image loads; its multiboot header comes first, the code after it.
@@ -49,7 +49,7 @@ const FIRST_EXTRA: u16 = 0x30;
 const GDT_ENTRIES: usize = 64;
 
 /// Vectors the IDT holds: the exceptions, and a few for software interrupts.
-pub const VECTORS: u8 = 0x40;
+pub const VECTORS: u8 = 0x50;
 /// `INT 0x30` from ring 3 continues at ring 0 after the INT (see `Kernel::to_ring0`).
 pub const TO_RING0: u8 = 0x30;
 
@@ -95,6 +95,8 @@ pub enum Gate {
     Default {
         access: u8,
     },
+    /// Any descriptor.
+    Raw(u64),
 }
 
 /// Exceptions that push an error code.
@@ -264,6 +266,17 @@ impl<'a> Kernel<'a> {
         self.addr(label)
     }
 
+    /// Emits `body` out of line (jumped over) and returns where it starts: a handler or a
+    /// routine that other code reaches by a gate, a call or a task switch.
+    pub fn routine(&mut self, body: impl FnOnce(&mut Kernel) -> Result) -> Result<Label> {
+        let (start, over) = (self.label(), self.label());
+        self.jmp(over)?;
+        self.bind(start)?;
+        body(self)?;
+        self.bind(over)?;
+        Ok(start)
+    }
+
     /// The current address in the code (for a saved EIP), as a new label.
     pub fn position(&mut self) -> Result<u32> {
         let label = self.here()?;
@@ -329,17 +342,20 @@ impl<'a> Kernel<'a> {
         )
     }
 
-    /// Runs `body` expecting no exception at all.
+    /// Runs `body` expecting no exception at all. Changes no register itself.
     pub fn expect_no_fault<R: Emitted>(
         &mut self,
         what: &str,
         body: impl FnOnce(&mut Kernel) -> R,
     ) -> Result {
-        self.mov(eax, dword_ptr(var::COUNT).fs())?;
-        self.mov(dword_ptr(var::NO_FAULT_COUNT).fs(), eax)?;
+        self.push(dword_ptr(var::COUNT).fs())?;
+        self.pop(dword_ptr(var::NO_FAULT_COUNT).fs())?;
         body(self).emitted()?;
+        self.push(eax)?;
         self.mov(eax, dword_ptr(var::COUNT).fs())?;
-        self.check_eq(eax, dword_ptr(var::NO_FAULT_COUNT).fs(), what)
+        self.cmp(eax, dword_ptr(var::NO_FAULT_COUNT).fs())?;
+        self.pop(eax)?;
+        self.check(Cc::E, what)
     }
 
     /// Continues at CPL 3 (flat ring-3 code and stack, DS and ES the ring-3 data segment),
@@ -439,6 +455,7 @@ impl<'a> Kernel<'a> {
                     let offset = self.addr(stub);
                     gate(CODE0, offset, access, 0)
                 }
+                Gate::Raw(raw) => raw,
             });
         }
         Ok(idt)

@@ -11,6 +11,7 @@
 mod control;
 pub mod descriptor;
 mod identity;
+mod interrupts;
 pub mod kernel;
 mod segments;
 
@@ -71,7 +72,13 @@ pub struct Verdict {
 
 /// Every case, in the order they run.
 pub fn cases() -> Vec<Case> {
-    [identity::cases(), control::cases(), segments::cases()].concat()
+    [
+        identity::cases(),
+        control::cases(),
+        segments::cases(),
+        interrupts::cases(),
+    ]
+    .concat()
 }
 
 /// Assembles and runs one case.
