@@ -13,6 +13,7 @@ pub mod descriptor;
 mod identity;
 mod interrupts;
 pub mod kernel;
+mod privilege;
 mod segments;
 
 use crate::cputest::asm;
@@ -77,6 +78,7 @@ pub fn cases() -> Vec<Case> {
         control::cases(),
         segments::cases(),
         interrupts::cases(),
+        privilege::cases(),
     ]
     .concat()
 }
