@@ -99,6 +99,13 @@ pub enum Gate {
     Raw(u64),
 }
 
+/// Where an expected exception leaves the saved EIP.
+enum Saved {
+    Start,
+    After,
+    At(u32),
+}
+
 /// Exceptions that push an error code.
 fn has_error_code(vector: u8) -> bool {
     matches!(vector, 8 | 10..=14 | 17)
@@ -292,7 +299,7 @@ impl<'a> Kernel<'a> {
         error: Option<u32>,
         body: impl FnOnce(&mut Kernel) -> R,
     ) -> Result {
-        self.expect(what, vector, error, false, body)
+        self.expect(what, vector, error, Saved::Start, body)
     }
 
     /// Like `expect_fault`, for a trap: the saved EIP is just past `body`.
@@ -302,7 +309,19 @@ impl<'a> Kernel<'a> {
         vector: u8,
         body: impl FnOnce(&mut Kernel) -> R,
     ) -> Result {
-        self.expect(what, vector, None, true, body)
+        self.expect(what, vector, None, Saved::After, body)
+    }
+
+    /// Like `expect_fault`, for a fault at `eip` elsewhere (the target of a branch).
+    pub fn expect_fault_at<R: Emitted>(
+        &mut self,
+        what: &str,
+        vector: u8,
+        error: Option<u32>,
+        eip: u32,
+        body: impl FnOnce(&mut Kernel) -> R,
+    ) -> Result {
+        self.expect(what, vector, error, Saved::At(eip), body)
     }
 
     fn expect<R: Emitted>(
@@ -310,7 +329,7 @@ impl<'a> Kernel<'a> {
         what: &str,
         vector: u8,
         error: Option<u32>,
-        trap: bool,
+        saved: Saved,
         body: impl FnOnce(&mut Kernel) -> R,
     ) -> Result {
         let (start, after, resume) = (self.label(), self.label(), self.label());
@@ -334,12 +353,12 @@ impl<'a> Kernel<'a> {
                 &format!("{what}: error code"),
             )?;
         }
-        let saved = self.addr(if trap { after } else { start });
-        self.check_eq(
-            dword_ptr(var::EIP).fs(),
-            saved,
-            &format!("{what}: saved EIP"),
-        )
+        let eip = match saved {
+            Saved::Start => self.addr(start),
+            Saved::After => self.addr(after),
+            Saved::At(eip) => eip,
+        };
+        self.check_eq(dword_ptr(var::EIP).fs(), eip, &format!("{what}: saved EIP"))
     }
 
     /// Runs `body` expecting no exception at all. Changes no register itself.

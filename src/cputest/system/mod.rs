@@ -13,6 +13,7 @@ pub mod descriptor;
 mod identity;
 mod interrupts;
 pub mod kernel;
+mod paging;
 mod privilege;
 mod segments;
 
@@ -79,6 +80,7 @@ pub fn cases() -> Vec<Case> {
         segments::cases(),
         interrupts::cases(),
         privilege::cases(),
+        paging::cases(),
     ]
     .concat()
 }
