@@ -451,6 +451,9 @@ fn reads(k: &mut Kernel, offset: u32, marker: u32, what: &str) -> Result {
 }
 
 fn tlb(k: &mut Kernel) -> Result {
+    // Markers in two 4 MiB regions beyond the identity map, for the large page below.
+    k.mov(dword_ptr(0x0080_1000), 0x8A11_0001u32)?;
+    k.mov(dword_ptr(0x00C0_1000), 0xC011_0001u32)?;
     identity_paging(k)?;
     // Each frame starts with its own marker.
     for page in 0..4 {
@@ -514,6 +517,28 @@ fn tlb(k: &mut Kernel) -> Result {
         0x2000,
         marker(3),
         "without CR4.PGE a CR3 load drops G entries",
+    )?;
+
+    // INVLPG of any address in a 4 MiB page drops the whole page's translations.
+    set_cr4(k, CR4_PSE, true)?;
+    let large = 0x4040_0000u32;
+    k.mov(
+        dword_ptr(PD + 4 * (large >> 22)),
+        0x0080_0000 | pte::PWU | pte::PS,
+    )?;
+    k.mov(eax, dword_ptr(large))?;
+    k.mov(eax, dword_ptr(large + 0x1000))?;
+    k.check_eq(eax, 0x8A11_0001u32, "a 4 MiB page at 8 MiB")?;
+    k.mov(
+        dword_ptr(PD + 4 * (large >> 22)),
+        0x00C0_0000 | pte::PWU | pte::PS,
+    )?;
+    k.invlpg(byte_ptr(large))?;
+    k.mov(eax, dword_ptr(large + 0x1000))?;
+    k.check_eq(
+        eax,
+        0xC011_0001u32,
+        "INVLPG drops every translation of a 4 MiB page",
     )
 }
 
