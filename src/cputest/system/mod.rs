@@ -10,12 +10,14 @@
 
 mod control;
 pub mod descriptor;
+mod faults;
 mod identity;
 mod interrupts;
 pub mod kernel;
 mod paging;
 mod privilege;
 mod segments;
+mod tasks;
 
 use crate::cputest::asm;
 use crate::testmachine::{Config, Stop, TestMachine};
@@ -61,6 +63,19 @@ impl Case {
             expect: Expect::Pass,
         }
     }
+
+    /// A kernel that must end in a triple fault after printing `before`.
+    pub const fn triple_fault(
+        name: &'static str,
+        before: &'static str,
+        body: fn(&mut Kernel) -> asm::Result,
+    ) -> Case {
+        Case {
+            name,
+            source: Source::Kernel(body),
+            expect: Expect::Shutdown(before),
+        }
+    }
 }
 
 /// The result of one case.
@@ -81,6 +96,8 @@ pub fn cases() -> Vec<Case> {
         interrupts::cases(),
         privilege::cases(),
         paging::cases(),
+        tasks::cases(),
+        faults::cases(),
     ]
     .concat()
 }

@@ -24,7 +24,7 @@ const PF: u8 = 14;
 /// The page directory and two page tables: PT0 maps the first 4 MiB onto themselves (the
 /// kernel, its stacks and these tables), PT1 maps the test window at `WINDOW`.
 pub const PD: u32 = FREE;
-const PT0: u32 = FREE + 0x1000;
+pub const PT0: u32 = FREE + 0x1000;
 const PT1: u32 = FREE + 0x2000;
 /// Linear address of the test window (page-directory entry 0x100).
 pub const WINDOW: u32 = 0x4000_0000;
