@@ -72,6 +72,8 @@ fn switches(k: &mut Kernel) -> Result {
             back,
             "JMP: A's EIP saved, past the JMP",
         )?;
+        k.test(dword_ptr(TSS + tss::EFLAGS), NT)?;
+        k.check(Cc::Ne, "JMP keeps NT in the EFLAGS saved for the task left")?;
         k.and(dword_ptr(TSS + tss::EFLAGS), !NT)?;
         nt_is(k, false, "JMP: NT clear in the new task")?;
         k.check_eq(dword_ptr(b_tss + tss::LINK), 0, "JMP writes no back link")?;
