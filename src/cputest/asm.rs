@@ -200,6 +200,21 @@ impl Asm {
         self.known.get(&label).copied().unwrap_or(UNKNOWN)
     }
 
+    /// NOPs up to `address`, so that what follows starts there. An error if the code is
+    /// already past it.
+    pub fn pad_to(&mut self, address: u32) -> Result {
+        let here = self.here()?;
+        let at = self.addr(here);
+        if at == UNKNOWN {
+            return Ok(());
+        }
+        let gap = address
+            .checked_sub(at)
+            .ok_or(Error(format!("code at {at:#X} runs past {address:#X}")))?;
+        self.db(&vec![0x90; gap as usize])?;
+        Ok(())
+    }
+
     pub fn set_report(&mut self, routine: Label) {
         self.report = Some(routine);
     }

@@ -167,6 +167,7 @@ pub mod tss {
 /// A test kernel being written: the assembler, plus the tables the runtime emits at the end.
 pub struct Kernel<'a> {
     asm: &'a mut Asm,
+    code: usize,
     data: usize,
     descriptors: Vec<u64>,
     gates: BTreeMap<u8, Gate>,
@@ -216,9 +217,10 @@ impl<'a> Kernel<'a> {
             ENTRY,
         ])?;
         let data = asm.section(32, DATA, (DATA - KERNEL) as usize)?;
-        asm.section(32, ENTRY, (ENTRY - KERNEL) as usize)?;
+        let code = asm.section(32, ENTRY, (ENTRY - KERNEL) as usize)?;
         Ok(Kernel {
             asm,
+            code,
             data,
             descriptors: Vec::new(),
             gates: BTreeMap::new(),
@@ -279,6 +281,16 @@ impl<'a> Kernel<'a> {
         body(self)?;
         self.bind(over)?;
         Ok(start)
+    }
+
+    /// Emits `body` in a section of its own at `origin` (inside the kernel's 64 KiB of code,
+    /// above what the code uses), then goes on in the code section.
+    pub fn place_at(&mut self, origin: u32, body: impl FnOnce(&mut Kernel) -> Result) -> Result {
+        let code = self.code;
+        self.section(32, origin, (origin - KERNEL) as usize)?;
+        body(self)?;
+        self.switch_to(code);
+        Ok(())
     }
 
     /// The current address in the code (for a saved EIP), as a new label.

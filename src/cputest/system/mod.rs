@@ -8,15 +8,19 @@
 //! QEMU's multiboot `memory` test, built from its source (`ci/build-qemu-memory-test`), can
 //! run as one more case.
 
+mod alignment;
 mod control;
+mod debug;
 pub mod descriptor;
 mod faults;
 mod identity;
 mod interrupts;
+mod io;
 pub mod kernel;
 mod paging;
 mod privilege;
 mod segments;
+mod smc;
 mod tasks;
 
 use crate::cputest::asm;
@@ -98,6 +102,10 @@ pub fn cases() -> Vec<Case> {
         paging::cases(),
         tasks::cases(),
         faults::cases(),
+        debug::cases(),
+        alignment::cases(),
+        smc::cases(),
+        io::cases(),
     ]
     .concat()
 }

@@ -69,7 +69,7 @@ fn frame(page: u32) -> u32 {
 }
 
 /// Writes PT1's entry for window page `page`.
-fn map(k: &mut Kernel, page: u32, entry: u32) -> Result {
+pub fn map(k: &mut Kernel, page: u32, entry: u32) -> Result {
     k.mov(dword_ptr(window_pte(page)), entry)?;
     Ok(())
 }
