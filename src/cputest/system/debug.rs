@@ -73,10 +73,22 @@ fn single_step(k: &mut Kernel) -> Result {
     expected.push((k.here()?, "after MOV EAX"));
     k.mov(ax, u32::from(DATA0))?;
     expected.push((k.here()?, "after MOV AX"));
+    // MOV SS holds the trap until the next instruction is done.
+    k.mov(ss, ax)?;
+    k.nop()?;
+    expected.push((
+        k.here()?,
+        "after the instruction following MOV SS, not MOV SS itself",
+    ));
     // INT clears TF for its handler; the IRET there restores it.
     k.int(0x40)?;
     k.nop()?;
     expected.push((k.here()?, "after the first instruction back from INT"));
+    // STI holds interrupts, not traps.
+    k.sti()?;
+    expected.push((k.here()?, "after STI"));
+    k.cli()?;
+    expected.push((k.here()?, "after the instruction following STI"));
     k.pushfd()?;
     expected.push((k.here()?, "after PUSHFD"));
     k.and(dword_ptr(esp), !TF)?;
