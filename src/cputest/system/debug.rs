@@ -93,7 +93,10 @@ fn single_step(k: &mut Kernel) -> Result {
     expected.push((k.here()?, "after PUSHFD"));
     k.and(dword_ptr(esp), !TF)?;
     expected.push((k.here()?, "after AND"));
+    // POPFD clearing TF traps after itself: TF was set when it began.
     k.popfd()?;
+    expected.push((k.here()?, "after the POPFD that clears TF"));
+    k.nop()?;
 
     let count = expected.len() as u32;
     k.check_eq(
