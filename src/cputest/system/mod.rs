@@ -183,3 +183,58 @@ fn verdict(name: &str, passed: bool, detail: String) -> Verdict {
         detail,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cputest::asm::code_asm::*;
+
+    #[test]
+    fn a_failed_check_reports_its_number_text_and_eax() {
+        let verdict = run(&Case::kernel("failing", |k| {
+            k.mov(eax, 5)?;
+            k.check_eq(eax, 5, "five is five")?;
+            k.check_eq(eax, 6, "five is six")
+        }));
+        assert!(!verdict.passed);
+        assert!(
+            verdict
+                .detail
+                .starts_with("exit 0x2: check 2 failed: five is six (eax=00000005;"),
+            "{}",
+            verdict.detail
+        );
+    }
+
+    #[test]
+    fn an_unexpected_exception_is_reported() {
+        let verdict = run(&Case::kernel("faulting", |k| {
+            k.ud2()?;
+            Ok(())
+        }));
+        assert!(!verdict.passed);
+        assert!(
+            verdict.detail.starts_with(
+                "exit 0x106: unexpected exception 00000006 error 00000000 at 00000008:"
+            ),
+            "{}",
+            verdict.detail
+        );
+    }
+
+    #[test]
+    fn a_triple_fault_passes_only_after_its_text() {
+        fn triple(k: &mut Kernel) -> asm::Result {
+            k.xor(eax, eax)?;
+            k.lidt(ptr(eax))?; // a zero-limit IDT: nothing can be delivered
+            k.ud2()?;
+            Ok(())
+        }
+        assert!(run(&Case::triple_fault("silent", "", triple)).passed);
+        let verdict = run(&Case::triple_fault("missing text", "never printed", triple));
+        assert!(!verdict.passed);
+        assert_eq!(verdict.detail, "shutdown");
+        let verdict = run(&Case::kernel("passing", |_| Ok(())));
+        assert!(verdict.passed, "{}", verdict.detail);
+    }
+}
