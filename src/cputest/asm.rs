@@ -28,9 +28,9 @@ pub const EXIT: u8 = 0xF4;
 
 /// Passes after which the label addresses must have settled.
 const MAX_PASSES: usize = 8;
-/// The address of a label on the first pass, before any is known: large, so that the first
-/// pass picks the longest encodings and later passes only shrink.
-const UNKNOWN: u32 = 0x7FFF_0000;
+/// The address of a label on the first pass, before any is known: too large for a
+/// sign-extended byte, small enough for a 16-bit immediate.
+const UNKNOWN: u32 = 0x1000;
 
 /// Why a program could not be assembled.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -204,10 +204,9 @@ impl Asm {
     /// already past it.
     pub fn pad_to(&mut self, address: u32) -> Result {
         let here = self.here()?;
-        let at = self.addr(here);
-        if at == UNKNOWN {
+        let Some(&at) = self.known.get(&here) else {
             return Ok(());
-        }
+        };
         let gap = address
             .checked_sub(at)
             .ok_or(Error(format!("code at {at:#X} runs past {address:#X}")))?;

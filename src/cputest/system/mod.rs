@@ -19,6 +19,7 @@ mod io;
 pub mod kernel;
 mod paging;
 mod privilege;
+mod realmode;
 mod segments;
 mod smc;
 mod tasks;
@@ -68,6 +69,14 @@ impl Case {
         }
     }
 
+    pub const fn rom(name: &'static str, build: fn() -> asm::Result<Vec<u8>>) -> Case {
+        Case {
+            name,
+            source: Source::Rom(build),
+            expect: Expect::Pass,
+        }
+    }
+
     /// A kernel that must end in a triple fault after printing `before`.
     pub const fn triple_fault(
         name: &'static str,
@@ -94,6 +103,7 @@ pub struct Verdict {
 /// Every case, in the order they run.
 pub fn cases() -> Vec<Case> {
     [
+        realmode::cases(),
         identity::cases(),
         control::cases(),
         segments::cases(),
