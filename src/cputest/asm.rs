@@ -78,14 +78,8 @@ pub enum Cc {
     /// Unsigned below (CF set).
     B,
     Ae,
-    Be,
+    /// Unsigned above.
     A,
-    S,
-    Ns,
-    O,
-    No,
-    L,
-    Ge,
 }
 
 struct Section {
@@ -137,9 +131,15 @@ impl std::ops::DerefMut for Asm {
 }
 
 impl Asm {
+    /// Code before the first `section` goes to an empty 32-bit one at address and offset 0.
     fn new(known: HashMap<Label, u32>) -> Result<Asm> {
         Ok(Asm {
-            sections: Vec::new(),
+            sections: vec![Section {
+                code: CodeAssembler::new(32)?,
+                origin: 0,
+                offset: 0,
+                stubs: Vec::new(),
+            }],
             current: 0,
             labels: CodeAssembler::new(32)?,
             known,
@@ -226,14 +226,7 @@ impl Asm {
             Cc::Ne => self.je(stub),
             Cc::B => self.jae(stub),
             Cc::Ae => self.jb(stub),
-            Cc::Be => self.ja(stub),
             Cc::A => self.jbe(stub),
-            Cc::S => self.jns(stub),
-            Cc::Ns => self.js(stub),
-            Cc::O => self.jno(stub),
-            Cc::No => self.jo(stub),
-            Cc::L => self.jge(stub),
-            Cc::Ge => self.jl(stub),
         }?;
         Ok(())
     }

@@ -3,8 +3,8 @@
 
 use super::Case;
 use super::kernel::Kernel;
-use crate::cputest::asm::Result;
 use crate::cputest::asm::code_asm::*;
+use crate::cputest::asm::{Cc, Result};
 
 pub fn cases() -> Vec<Case> {
     vec![
@@ -52,10 +52,7 @@ fn control_registers(k: &mut Kernel) -> Result {
     k.mov(cr0, eax)?;
     k.mov(eax, cr0)?;
     k.test(eax, cr0::ET)?;
-    k.check(
-        crate::cputest::asm::Cc::Ne,
-        "CR0.ET reads 1 after writing 0",
-    )?;
+    k.check(Cc::Ne, "CR0.ET reads 1 after writing 0")?;
 
     // Invalid combinations.
     cr0_refuses(k, "CR0.PG without PE", |k| {

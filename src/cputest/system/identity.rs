@@ -2,7 +2,7 @@
 //! registers.
 
 use super::Case;
-use super::kernel::{Kernel, STACK3};
+use super::kernel::Kernel;
 use crate::cputest::asm::code_asm::*;
 use crate::cputest::asm::{Cc, Result};
 
@@ -16,6 +16,7 @@ pub fn cases() -> Vec<Case> {
 
 const GP: u8 = 13;
 const CR4_TSD: u32 = 1 << 2;
+const CR4_PCE: u32 = 1 << 8;
 const EFLAGS_ID: u32 = 1 << 21;
 
 /// Runs CPUID for `leaf` and checks all four registers.
@@ -71,7 +72,8 @@ fn cycles_since(k: &mut Kernel) -> Result {
     Ok(())
 }
 
-/// RDTSC follows the cycle counter; WRMSR sets it; CR4.TSD keeps it from ring 3.
+/// RDTSC follows the cycle counter; WRMSR sets it; CR4.TSD keeps it from ring 3, as CR4.PCE
+/// lets RDPMC reach it.
 fn time_stamp_counter(k: &mut Kernel) -> Result {
     // Two readings a few instructions apart: later, and not by much.
     k.rdtsc()?;
@@ -131,8 +133,23 @@ fn time_stamp_counter(k: &mut Kernel) -> Result {
     k.and(eax, !CR4_TSD)?;
     k.mov(cr4, eax)?;
     k.to_ring3(0x2)?;
-    k.mov(esp, STACK3)?;
-    k.rdtsc()?; // allowed again
+    k.expect_no_fault("RDTSC at CPL 3 without CR4.TSD", |k| k.rdtsc())?;
+    k.to_ring0()?;
+
+    // RDPMC: counters 0 and 1; at CPL 3 only with CR4.PCE.
+    k.mov(ecx, 2)?;
+    k.expect_fault("RDPMC of counter 2", GP, Some(0), |k| k.rdpmc())?;
+    k.xor(ecx, ecx)?;
+    k.expect_no_fault("RDPMC of counter 0 at CPL 0", |k| k.rdpmc())?;
+    k.to_ring3(0x2)?;
+    k.expect_fault("RDPMC at CPL 3 without CR4.PCE", GP, Some(0), |k| k.rdpmc())?;
+    k.to_ring0()?;
+    k.mov(eax, cr4)?;
+    k.or(eax, CR4_PCE)?;
+    k.mov(cr4, eax)?;
+    k.to_ring3(0x2)?;
+    k.mov(ecx, 1)?;
+    k.expect_no_fault("RDPMC at CPL 3 with CR4.PCE", |k| k.rdpmc())?;
     k.to_ring0()
 }
 

@@ -6,7 +6,7 @@ use super::Case;
 use super::descriptor::{access, flat, gate};
 use super::kernel::{CODE0, CODE3, DATA0, DATA3, Gate, ISTACK, Kernel, STACK3, var};
 use crate::cputest::asm::code_asm::*;
-use crate::cputest::asm::{Cc, Result};
+use crate::cputest::asm::{Cc, Label, Result};
 use iced_x86::code_asm::CodeAssembler;
 
 pub fn cases() -> Vec<Case> {
@@ -26,6 +26,7 @@ const UD: u8 = 6;
 const NP: u8 = 11;
 const GP: u8 = 13;
 const IF: u32 = 1 << 9;
+const FLAG_OF: u32 = 1 << 11;
 
 /// What the test handlers saw: ESP on entry and the frame above it.
 const SEEN_ESP: u32 = var::SCRATCH;
@@ -40,7 +41,7 @@ const SEEN_SS: u32 = var::SCRATCH + 28;
 
 /// A handler that records its entry ESP, a frame without error code and its own EFLAGS, then
 /// returns with IRETD.
-fn recording_handler(k: &mut Kernel) -> Result<crate::cputest::asm::Label> {
+fn recording_handler(k: &mut Kernel) -> Result<Label> {
     k.routine(|k| {
         k.mov(dword_ptr(SEEN_ESP).fs(), esp)?;
         for (offset, variable) in [
@@ -172,6 +173,8 @@ fn exceptions(k: &mut Kernel) -> Result {
     k.mov(al, 0x7F)?;
     k.add(al, 1)?; // OF set
     k.expect_trap("INTO with OF set", OF, |k| CodeAssembler::into(k))?;
+    k.test(dword_ptr(var::EFLAGS).fs(), FLAG_OF)?;
+    k.check(Cc::Ne, "INTO: the saved EFLAGS has OF")?;
     k.xor(eax, eax)?; // OF clear
     k.expect_no_fault("INTO with OF clear", |k| CodeAssembler::into(k))?;
 
@@ -188,7 +191,13 @@ fn exceptions(k: &mut Kernel) -> Result {
         dword_ptr(var::CS).fs(),
         u32::from(CODE3),
         "UD2 at CPL 3: saved CS",
-    )
+    )?;
+    k.check_eq(
+        dword_ptr(var::SS).fs(),
+        u32::from(DATA3),
+        "UD2 at CPL 3: saved SS",
+    )?;
+    k.check_eq(dword_ptr(var::ESP).fs(), STACK3, "UD2 at CPL 3: saved ESP")
 }
 
 /// Delivery itself faults: the error code names the IDT entry (index * 8 + 2, plus 1 when an

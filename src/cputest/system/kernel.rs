@@ -10,7 +10,7 @@
 
 use super::descriptor::{access, flat, gate, segment};
 use crate::cputest::asm::code_asm::*;
-use crate::cputest::asm::{Asm, Cc, Emitted, Label, Result, assemble};
+use crate::cputest::asm::{Asm, CONSOLE, Cc, EXIT, Emitted, Error, Label, Result, assemble};
 use std::collections::BTreeMap;
 
 /// Where the image loads; its multiboot header comes first, the code after it.
@@ -30,7 +30,7 @@ const EXTRA_DATA: u32 = DATA + 0x1000;
 /// The runtime's variables (zeroed RAM outside the image), addressed through FS.
 pub const VARS: u32 = 0x0013_0000;
 /// Top of the stack the body runs on.
-pub const STACK0: u32 = 0x0015_0000;
+const STACK0: u32 = 0x0015_0000;
 /// Top of the ring-0 stack the TSS gives interrupts from ring 3.
 pub const ISTACK: u32 = 0x0016_0000;
 /// Top of the ring-3 stack.
@@ -287,7 +287,10 @@ impl<'a> Kernel<'a> {
     /// above what the code uses), then goes on in the code section.
     pub fn place_at(&mut self, origin: u32, body: impl FnOnce(&mut Kernel) -> Result) -> Result {
         let code = self.code;
-        self.section(32, origin, (origin - KERNEL) as usize)?;
+        let offset = origin
+            .checked_sub(KERNEL)
+            .ok_or(Error(format!("{origin:#X} lies below the kernel")))?;
+        self.section(32, origin, offset as usize)?;
         body(self)?;
         self.switch_to(code);
         Ok(())
@@ -550,7 +553,7 @@ impl<'a> Kernel<'a> {
         self.print("\n")?;
         self.mov(eax, dword_ptr(var::VECTOR))?;
         self.or(eax, 0x100)?;
-        self.out(u32::from(crate::cputest::asm::EXIT), eax)?;
+        self.out(u32::from(EXIT), eax)?;
         self.stop()
     }
 
@@ -572,7 +575,7 @@ impl<'a> Kernel<'a> {
         }
         self.print(")\n")?;
         self.mov(eax, ebp)?;
-        self.out(u32::from(crate::cputest::asm::EXIT), eax)?;
+        self.out(u32::from(EXIT), eax)?;
         self.stop()
     }
 
@@ -589,7 +592,7 @@ impl<'a> Kernel<'a> {
         self.add(al, i32::from(b'A' - b'0' - 10))?;
         self.bind(digit)?;
         self.add(al, i32::from(b'0'))?;
-        self.out(u32::from(crate::cputest::asm::CONSOLE), al)?;
+        self.out(u32::from(CONSOLE), al)?;
         self.loop_(next)?;
         Ok(())
     }
@@ -608,7 +611,7 @@ impl<'a> Kernel<'a> {
         ];
         gdt.extend_from_slice(&self.descriptors);
         if gdt.len() > GDT_ENTRIES {
-            return Err(crate::cputest::asm::Error(format!(
+            return Err(Error(format!(
                 "{} GDT entries; the kernel has room for {GDT_ENTRIES}",
                 gdt.len()
             )));
