@@ -4,6 +4,7 @@
 //! frontend; `render` presents its frames through OpenGL. See `docs/architecture.md`.
 
 pub mod cpu;
+pub mod cputest;
 pub mod firmware;
 pub mod frame;
 pub mod input;

@@ -45,17 +45,22 @@ struct TlbEntry {
     /// The dirty bit is already set in memory, so writes need no walk.
     dirty: bool,
     global: bool,
+    /// Part of a 4 MiB or 2 MiB page, cached like its 4 KiB pieces.
+    large: bool,
 }
 
 /// The translation lookaside buffer.
 pub struct Tlb {
     entries: Box<[TlbEntry; TLB_SIZE]>,
+    /// Whether any entry may belong to a large page (so INVLPG must look for its pieces).
+    large: bool,
 }
 
 impl Default for Tlb {
     fn default() -> Tlb {
         Tlb {
             entries: Box::new([TlbEntry::default(); TLB_SIZE]),
+            large: false,
         }
     }
 }
@@ -72,14 +77,27 @@ impl Tlb {
                 entry.tag = 0;
             }
         }
+        self.large &= keep_global;
     }
 
-    /// Drops the entry for the page holding `linear` (INVLPG).
+    /// Drops the translation of the page holding `linear` (INVLPG). For a large page that is
+    /// every 4 KiB piece of it cached: all large-page entries of the surrounding 4 MiB go
+    /// (which covers a PAE 2 MiB page too; dropping more than needed is allowed).
     pub fn invalidate(&mut self, linear: u32) {
         let page = linear >> 12;
         let entry = &mut self.entries[Tlb::slot(page)];
         if entry.tag == page + 1 {
             entry.tag = 0;
+        }
+        if !self.large {
+            return;
+        }
+        let region = page & !0x3FF;
+        for piece in region..region + 0x400 {
+            let entry = &mut self.entries[Tlb::slot(piece)];
+            if entry.tag == piece + 1 && entry.large {
+                entry.tag = 0;
+            }
         }
     }
 }
@@ -191,7 +209,9 @@ impl Cpu {
             writable: page_writable,
             dirty: updated & pte::DIRTY != 0,
             global: entry & pte::GLOBAL != 0 && self.cr4 & cr4::PGE != 0,
+            large,
         };
+        self.tlb.large |= large;
         Ok(frame | (linear & 0xFFF))
     }
 

@@ -103,10 +103,11 @@ impl Cpu {
             return Err(Fault::ts(code));
         }
 
-        // Save the outgoing task.
+        // Save the outgoing task; only IRET clears NT in the image it saves (SDM Vol. 3,
+        // table 7-2).
         let old = self.tr;
         let mut flags = self.eflags;
-        if matches!(how, Switch::Jump | Switch::Return) {
+        if how == Switch::Return {
             flags &= !flag::NT;
         }
         let write = |cpu: &mut Cpu, bus: &mut dyn Bus, offset: u32, size: usize, value: u32| {

@@ -2,6 +2,7 @@
 //! a user or a frontend would, and prints results anyone can rerun and compare.
 
 mod bench;
+mod cpu_system;
 mod egl;
 mod frontend;
 mod hostdiff;
@@ -21,6 +22,7 @@ usage: oxbox run [OPTIONS] [CONTENT]
        oxbox testmachine (--rom FILE | --multiboot FILE) [OPTIONS]   (below)
        oxbox cpu-test host-diff [OPTIONS]   (see oxbox help cpu-test)
        oxbox cpu-test test-i386 [OPTIONS]   (see oxbox help cpu-test)
+       oxbox cpu-test system [OPTIONS]      (see oxbox help cpu-test)
        oxbox bench cpu [OPTIONS]            (see oxbox help bench)
        oxbox user [OPTIONS] PROGRAM [ARGS...]   (see oxbox user --help)
 
@@ -79,17 +81,24 @@ fn main() -> ExitCode {
         Some("cpu-test") => match args.get(1).map(String::as_str) {
             Some("host-diff") => hostdiff::run(&args[2..]).map(|()| ExitCode::SUCCESS),
             Some("test-i386") => test_i386::run(&args[2..]).map(|()| ExitCode::SUCCESS),
+            Some("system") => cpu_system::run(&args[2..]).map(|()| ExitCode::SUCCESS),
             _ => Err(format!(
-                "expected a cpu-test command\n\n{}\n{}",
+                "expected a cpu-test command\n\n{}\n{}\n{}",
                 hostdiff::USAGE,
-                test_i386::USAGE
+                test_i386::USAGE,
+                cpu_system::USAGE
             )),
         },
         // The guest's exit status becomes ours.
         Some("user") => user::command(&args[1..]),
         Some("help" | "--help" | "-h") => {
             match args.get(1).map(String::as_str) {
-                Some("cpu-test") => print!("{}\n{}", hostdiff::USAGE, test_i386::USAGE),
+                Some("cpu-test") => print!(
+                    "{}\n{}\n{}",
+                    hostdiff::USAGE,
+                    test_i386::USAGE,
+                    cpu_system::USAGE
+                ),
                 Some("bench") => print!("{}", bench::USAGE),
                 _ => print!("{USAGE}"),
             }

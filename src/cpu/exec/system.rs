@@ -349,14 +349,14 @@ impl Cpu {
             }
             r if r.is_dr() => {
                 let n = r.number();
+                if n == 4 || n == 5 {
+                    self.check_debug_alias()?;
+                }
                 match n {
                     0..=3 => self.dr[n] = value,
                     4 | 6 => self.dr[6] = value | 0xFFFF_0FF0,
                     5 | 7 => self.dr[7] = (value | 0x400) & !0x0000_D000,
                     _ => return Err(Fault::ud()),
-                }
-                if n == 4 || n == 5 {
-                    self.check_debug_alias()?;
                 }
                 Ok(())
             }
@@ -367,8 +367,8 @@ impl Cpu {
     fn debug_register(&self, n: usize) -> Result<u32> {
         match n {
             0..=3 => Ok(self.dr[n]),
-            4 | 6 => self.check_debug_alias().map(|_| self.dr[6]),
-            5 | 7 => self.check_debug_alias().map(|_| self.dr[7]),
+            4 | 5 => self.check_debug_alias().map(|_| self.dr[n + 2]),
+            6 | 7 => Ok(self.dr[n]),
             _ => Err(Fault::ud()),
         }
     }
@@ -433,7 +433,8 @@ impl Cpu {
     fn write_msr(&mut self, index: u32, value: u64) -> Result<()> {
         let msr = &mut self.msr;
         match index {
-            msr::TSC => msr.tsc_offset = value.wrapping_sub(self.cycles),
+            // A P6 writes the low half of the counter and clears the high half.
+            msr::TSC => msr.tsc_offset = (value & 0xFFFF_FFFF).wrapping_sub(self.cycles),
             msr::APIC_BASE => msr.apic_base = value,
             msr::SYSENTER_CS => msr.sysenter_cs = value as u32,
             msr::SYSENTER_ESP => msr.sysenter_esp = value as u32,

@@ -1,0 +1,5 @@
+//! CPU test programs for the bare-metal test machine, written in Rust as assembly (iced-x86's
+//! code assembler, through [`asm`]).
+
+pub mod asm;
+pub mod system;
