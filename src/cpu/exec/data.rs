@@ -248,11 +248,9 @@ impl Cpu {
                     M::Lgs => Seg::Gs,
                     _ => Seg::Ss,
                 };
+                // Unlike MOV SS and POP SS, LSS does not hold off interrupts.
                 self.load_segment(bus, seg, selector)?;
                 self.set_reg(ins.op0_register(), offset);
-                if seg == Seg::Ss {
-                    self.hold_interrupts();
-                }
                 Ok(())
             }
             M::Bswap => {
@@ -461,7 +459,7 @@ impl Cpu {
         }
     }
 
-    /// MOV SS, POP SS and LSS hold off interrupts (and single-step) for one instruction.
+    /// MOV SS and POP SS hold off interrupts (and single-step) for one instruction.
     pub(crate) fn hold_interrupts(&mut self) {
         self.interrupt_shadow = true;
     }
