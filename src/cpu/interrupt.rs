@@ -157,7 +157,7 @@ impl Cpu {
         if new_cpl < self.cpl {
             // Inner privilege: switch to the stack the TSS names for the new level.
             let (ss_selector, esp) = self.tss_stack(bus, new_cpl)?;
-            let stack = self.check_new_stack(bus, ss_selector, new_cpl)?;
+            let stack = self.check_stack(bus, ss_selector, new_cpl, Fault::ts)?;
             let old_ss = self.seg[Seg::Ss as usize];
             let old_esp = self.regs[reg::ESP];
             let saved = self.seg;
@@ -219,22 +219,25 @@ impl Cpu {
         Ok((ss, esp))
     }
 
-    /// Checks a stack segment being switched to for privilege level `level` (#TS on failure).
-    pub(crate) fn check_new_stack(
+    /// Checks a stack segment being switched to for privilege level `level`: a writable data
+    /// segment with RPL = DPL = `level`, else `fault` (#TS entering a handler, #GP returning),
+    /// and #SS if it is absent.
+    pub(crate) fn check_stack(
         &mut self,
         bus: &mut dyn Bus,
         selector: u16,
         level: u8,
+        fault: fn(u32) -> Fault,
     ) -> Result<Segment> {
         let code = selector_code(selector);
         if selector & 0xFFFC == 0 {
-            return Err(Fault::ts(code));
+            return Err(fault(code));
         }
-        let raw = self.read_descriptor(bus, selector, Fault::ts)?;
+        let raw = self.read_descriptor(bus, selector, fault)?;
         let stack = decode_descriptor(selector, raw);
         let writable_data = stack.attrs & (attr::S | attr::CODE | attr::RW) == attr::S | attr::RW;
         if (selector & 3) as u8 != level || stack.dpl() != level || !writable_data {
-            return Err(Fault::ts(code));
+            return Err(fault(code));
         }
         if stack.attrs & attr::PRESENT == 0 {
             return Err(Fault::ss(code));

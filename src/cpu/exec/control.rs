@@ -393,7 +393,7 @@ impl Cpu {
         let new_cpl = if conforming { self.cpl } else { target.dpl() };
         if how == Far::Call && new_cpl < self.cpl {
             let (ss_selector, esp) = self.tss_stack(bus, new_cpl)?;
-            let stack = self.check_new_stack(bus, ss_selector, new_cpl)?;
+            let stack = self.check_stack(bus, ss_selector, new_cpl, Fault::ts)?;
             // Fetch the parameters from the old stack before switching.
             let mut copied = Vec::with_capacity(parameters as usize);
             for i in (0..parameters).rev() {
@@ -467,7 +467,7 @@ impl Cpu {
         let above = (2 * size) as u32 + release;
         let esp = self.peek(bus, above, size)?;
         let ss_selector = self.peek(bus, above + size as u32, size)? as u16;
-        let stack = self.check_return_stack(bus, ss_selector, rpl)?;
+        let stack = self.check_stack(bus, ss_selector, rpl, Fault::gp)?;
         self.mark_accessed(bus, selector, raw)?;
         self.seg[Seg::Cs as usize] = Segment {
             attrs: target.attrs | attr::ACCESSED,
@@ -506,28 +506,6 @@ impl Cpu {
             return Err(Fault::np(code));
         }
         Ok((target, raw))
-    }
-
-    /// The checks on SS when returning to privilege level `rpl` (#GP, or #SS if absent).
-    fn check_return_stack(&mut self, bus: &mut dyn Bus, selector: u16, rpl: u8) -> Result<Segment> {
-        let code = selector_code(selector);
-        if selector & 0xFFFC == 0 {
-            return Err(Fault::gp(0));
-        }
-        let raw = self.read_descriptor(bus, selector, Fault::gp)?;
-        let stack = decode_descriptor(selector, raw);
-        let writable = stack.attrs & (attr::S | attr::CODE | attr::RW) == attr::S | attr::RW;
-        if (selector & 3) as u8 != rpl || stack.dpl() != rpl || !writable {
-            return Err(Fault::gp(code));
-        }
-        if stack.attrs & attr::PRESENT == 0 {
-            return Err(Fault::ss(code));
-        }
-        self.mark_accessed(bus, selector, raw)?;
-        Ok(Segment {
-            attrs: stack.attrs | attr::ACCESSED,
-            ..stack
-        })
     }
 
     /// After a return to an outer level, data segments the new CPL may not use become null.
@@ -593,7 +571,7 @@ impl Cpu {
         } else {
             let esp = self.peek(bus, 3 * size as u32, size)?;
             let ss_selector = self.peek(bus, 4 * size as u32, size)? as u16;
-            let stack = self.check_return_stack(bus, ss_selector, rpl)?;
+            let stack = self.check_stack(bus, ss_selector, rpl, Fault::gp)?;
             self.mark_accessed(bus, selector, raw)?;
             self.seg[Seg::Ss as usize] = stack;
             self.regs[reg::ESP] = if stack.big() {

@@ -10,77 +10,62 @@ use crate::cpu::state::{Seg, flag, reg};
 use iced_x86::{Instruction, Mnemonic as M, OpKind, Register};
 
 pub fn handles(m: M) -> bool {
-    matches!(
-        m,
-        M::Mov
-            | M::Movzx
-            | M::Movsx
-            | M::Lea
-            | M::Xchg
-            | M::Push
-            | M::Pop
-            | M::Pusha
-            | M::Pushad
-            | M::Popa
-            | M::Popad
-            | M::Pushf
-            | M::Pushfd
-            | M::Popf
-            | M::Popfd
-            | M::Lahf
-            | M::Sahf
-            | M::Cbw
-            | M::Cwde
-            | M::Cwd
-            | M::Cdq
-            | M::Xlatb
-            | M::Lds
-            | M::Les
-            | M::Lfs
-            | M::Lgs
-            | M::Lss
-            | M::Bswap
-            | M::Cmovo
-            | M::Cmovno
-            | M::Cmovb
-            | M::Cmovae
-            | M::Cmove
-            | M::Cmovne
-            | M::Cmovbe
-            | M::Cmova
-            | M::Cmovs
-            | M::Cmovns
-            | M::Cmovp
-            | M::Cmovnp
-            | M::Cmovl
-            | M::Cmovge
-            | M::Cmovle
-            | M::Cmovg
-            | M::Seto
-            | M::Setno
-            | M::Setb
-            | M::Setae
-            | M::Sete
-            | M::Setne
-            | M::Setbe
-            | M::Seta
-            | M::Sets
-            | M::Setns
-            | M::Setp
-            | M::Setnp
-            | M::Setl
-            | M::Setge
-            | M::Setle
-            | M::Setg
-            | M::Enter
-            | M::Leave
-            | M::Clc
-            | M::Stc
-            | M::Cmc
-            | M::Cld
-            | M::Std
-            | M::Salc
-    )
+    is_cmov(m)
+        || matches!(
+            m,
+            M::Mov
+                | M::Movzx
+                | M::Movsx
+                | M::Lea
+                | M::Xchg
+                | M::Push
+                | M::Pop
+                | M::Pusha
+                | M::Pushad
+                | M::Popa
+                | M::Popad
+                | M::Pushf
+                | M::Pushfd
+                | M::Popf
+                | M::Popfd
+                | M::Lahf
+                | M::Sahf
+                | M::Cbw
+                | M::Cwde
+                | M::Cwd
+                | M::Cdq
+                | M::Xlatb
+                | M::Lds
+                | M::Les
+                | M::Lfs
+                | M::Lgs
+                | M::Lss
+                | M::Bswap
+                | M::Seto
+                | M::Setno
+                | M::Setb
+                | M::Setae
+                | M::Sete
+                | M::Setne
+                | M::Setbe
+                | M::Seta
+                | M::Sets
+                | M::Setns
+                | M::Setp
+                | M::Setnp
+                | M::Setl
+                | M::Setge
+                | M::Setle
+                | M::Setg
+                | M::Enter
+                | M::Leave
+                | M::Clc
+                | M::Stc
+                | M::Cmc
+                | M::Cld
+                | M::Std
+                | M::Salc
+        )
 }
 
 /// Sign-extends the low `size` bytes of `value`.
