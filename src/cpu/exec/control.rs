@@ -60,62 +60,22 @@ enum Far {
 impl Cpu {
     pub(super) fn execute_control(&mut self, bus: &mut dyn Bus, ins: &Instruction) -> Result<()> {
         match ins.mnemonic() {
-            M::Jmp => match ins.op0_kind() {
-                OpKind::FarBranch16 | OpKind::FarBranch32 => {
-                    let offset = far_offset(ins);
-                    self.far_transfer(
-                        bus,
-                        ins.far_branch_selector(),
-                        offset,
-                        Far::Jump,
-                        operand_size(ins),
-                    )
+            M::Jmp | M::Call => {
+                let call = ins.mnemonic() == M::Call;
+                if let Some((selector, offset, size)) = self.far_target(bus, ins)? {
+                    let how = if call { Far::Call } else { Far::Jump };
+                    return self.far_transfer(bus, selector, offset, how, size);
                 }
-                OpKind::Memory if far_memory(ins) => {
-                    let (selector, offset) = self.far_pointer(bus, ins)?;
-                    self.far_transfer(
-                        bus,
-                        selector,
-                        offset,
-                        Far::Jump,
-                        ins.memory_size().size() - 2,
-                    )
+                let target = self.branch_target(bus, ins)?;
+                if !call {
+                    return self.jump_near(target);
                 }
-                _ => {
-                    let target = self.branch_target(bus, ins)?;
-                    self.jump_near(target)
-                }
-            },
-            M::Call => match ins.op0_kind() {
-                OpKind::FarBranch16 | OpKind::FarBranch32 => {
-                    let offset = far_offset(ins);
-                    self.far_transfer(
-                        bus,
-                        ins.far_branch_selector(),
-                        offset,
-                        Far::Call,
-                        operand_size(ins),
-                    )
-                }
-                OpKind::Memory if far_memory(ins) => {
-                    let (selector, offset) = self.far_pointer(bus, ins)?;
-                    self.far_transfer(
-                        bus,
-                        selector,
-                        offset,
-                        Far::Call,
-                        ins.memory_size().size() - 2,
-                    )
-                }
-                _ => {
-                    let size = (-ins.stack_pointer_increment()) as usize;
-                    let target = self.branch_target(bus, ins)?;
-                    self.check_branch(target)?;
-                    self.push(bus, size, self.eip & size_mask(size))?;
-                    self.eip = target;
-                    Ok(())
-                }
-            },
+                let size = (-ins.stack_pointer_increment()) as usize;
+                self.check_branch(target)?;
+                self.push(bus, size, self.eip & size_mask(size))?;
+                self.eip = target;
+                Ok(())
+            }
             M::Ret => {
                 let size = if matches!(ins.code(), Code::Retnd | Code::Retnd_imm16) {
                     4
@@ -248,6 +208,27 @@ impl Cpu {
         self.check_branch(target)?;
         self.eip = target;
         Ok(())
+    }
+
+    /// The selector, offset and operand size of a far JMP or CALL (direct, or through an
+    /// m16:16/m16:32 pointer); None for a near one.
+    fn far_target(
+        &mut self,
+        bus: &mut dyn Bus,
+        ins: &Instruction,
+    ) -> Result<Option<(u16, u32, usize)>> {
+        Ok(match ins.op0_kind() {
+            OpKind::FarBranch16 | OpKind::FarBranch32 => Some((
+                ins.far_branch_selector(),
+                far_offset(ins),
+                operand_size(ins),
+            )),
+            OpKind::Memory if far_memory(ins) => {
+                let (selector, offset) = self.far_pointer(bus, ins)?;
+                Some((selector, offset, ins.memory_size().size() - 2))
+            }
+            _ => None,
+        })
     }
 
     /// The selector and offset of an m16:16 or m16:32 operand.
