@@ -47,8 +47,6 @@ fn pentium_iii_has(features: &[CpuidFeature]) -> bool {
                 | CpuidFeature::INTEL486
                 | CpuidFeature::CMOV
                 | CpuidFeature::CPUID
-                // ENDBR32/ENDBR64 sit in the hint-NOP space, which a P6 executes as NOP.
-                | CpuidFeature::CET_IBT
                 | CpuidFeature::CX8
                 | CpuidFeature::FPU
                 | CpuidFeature::FPU287

@@ -65,8 +65,6 @@ impl Cpu {
             }
             M::Nop
             | M::Reservednop
-            | M::Endbr32
-            | M::Endbr64
             | M::Pause
             | M::Prefetchnta
             | M::Prefetcht0

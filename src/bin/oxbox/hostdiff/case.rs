@@ -351,16 +351,7 @@ impl Builder<'_> {
     fn imm8(&mut self, code: Code) -> u32 {
         use Mnemonic as M;
         match code.mnemonic() {
-            M::Shl
-            | M::Sal
-            | M::Shr
-            | M::Sar
-            | M::Rol
-            | M::Ror
-            | M::Rcl
-            | M::Rcr
-            | M::Shld
-            | M::Shrd => self.count(),
+            m if is_shift(m) => self.count(),
             M::Aam | M::Aad if self.rng.one_in(2) => self.rng.pick(&[0, 10, 16]),
             _ => self.rng.value() & 0xFF,
         }
@@ -460,18 +451,7 @@ impl Builder<'_> {
         let size = operand_size(&ins);
         match code.mnemonic() {
             // Shift counts in CL.
-            M::Shl
-            | M::Sal
-            | M::Shr
-            | M::Sar
-            | M::Rol
-            | M::Ror
-            | M::Rcl
-            | M::Rcr
-            | M::Shld
-            | M::Shrd
-                if !self.pinned[1] =>
-            {
+            m if is_shift(m) && !self.pinned[1] => {
                 let count = self.count();
                 self.state.set_register(Register::CL, count);
             }
@@ -554,4 +534,13 @@ pub fn operand_size(ins: &Instruction) -> u32 {
         _ => 4,
     };
     bytes.clamp(1, 4) as u32
+}
+
+/// Shifts, rotates and double shifts: their counts are biased to the interesting values.
+fn is_shift(m: Mnemonic) -> bool {
+    use Mnemonic as M;
+    matches!(
+        m,
+        M::Shl | M::Sal | M::Shr | M::Sar | M::Rol | M::Ror | M::Rcl | M::Rcr | M::Shld | M::Shrd
+    )
 }
