@@ -10,6 +10,7 @@ pub mod frame;
 pub mod input;
 pub mod libretro;
 pub mod machine;
+pub mod mcpx;
 pub mod md5;
 pub mod render;
 pub mod screen;

@@ -18,6 +18,17 @@ pub trait Bus {
 
     fn io_write(&mut self, port: u16, size: usize, value: u32);
 
+    /// Tells the machine the time (the CPU's cycle count) just before a device access (an
+    /// I/O port, or memory outside RAM), so devices see accesses at their emulated times.
+    fn sync(&mut self, _now: u64) {}
+
+    /// The cycle at which the machine next needs control back (its next event). The CPU
+    /// checks it after every block, so a device access that schedules an earlier event ends
+    /// the current run there.
+    fn next_event(&self) -> u64 {
+        u64::MAX
+    }
+
     /// Whether the interrupt controller asserts INTR.
     fn interrupt_pending(&self) -> bool {
         false

@@ -238,6 +238,7 @@ impl Cpu {
             value[..size].copy_from_slice(bytes);
             return u32::from_le_bytes(value);
         }
+        bus.sync(self.cycles);
         bus.read(addr, size)
     }
 
@@ -251,6 +252,7 @@ impl Cpu {
             bytes.copy_from_slice(&value.to_le_bytes()[..size]);
             return;
         }
+        bus.sync(self.cycles);
         bus.write(addr, size, value);
     }
 

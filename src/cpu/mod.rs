@@ -217,7 +217,11 @@ impl Cpu {
 
     /// Runs until `deadline` (in cycles), a HLT with no interrupt, or a shutdown.
     pub fn run(&mut self, bus: &mut dyn Bus, deadline: u64) -> Stop {
-        while self.cycles < deadline {
+        loop {
+            let deadline = deadline.min(bus.next_event());
+            if self.cycles >= deadline {
+                return Stop::Deadline;
+            }
             if !self.interrupt_shadow && self.eflags & flag::IF != 0 && bus.interrupt_pending() {
                 self.halted = false;
                 let vector = bus.acknowledge_interrupt();
@@ -235,7 +239,18 @@ impl Cpu {
                 return stop;
             }
         }
-        Stop::Deadline
+    }
+
+    /// IN: the device sees the access at the current cycle.
+    fn port_in(&mut self, bus: &mut dyn Bus, port: u16, size: usize) -> u32 {
+        bus.sync(self.cycles);
+        bus.io_read(port, size)
+    }
+
+    /// OUT: the device sees the access at the current cycle.
+    fn port_out(&mut self, bus: &mut dyn Bus, port: u16, size: usize, value: u32) {
+        bus.sync(self.cycles);
+        bus.io_write(port, size, value);
     }
 
     /// Runs one decoded block (or part of it); returns Err only on shutdown.

@@ -5,6 +5,8 @@
 //! Until the board can boot, the machine shows the status screen: what Oxbox is, which of the
 //! user's files it found, and a live test of the controllers.
 
+pub mod clock;
+pub mod state;
 pub mod timing;
 
 use crate::firmware::{self, Firmware};

@@ -118,7 +118,7 @@ impl Cpu {
                     // The destination is checked before the port is read: port reads have effects.
                     let linear = self.segment_address(Seg::Es, di, size, Access::Write)?;
                     self.translate(bus, linear, Access::Write, self.user())?;
-                    let value = bus.io_read(port, size);
+                    let value = self.port_in(bus, port, size);
                     self.write(bus, Seg::Es, di, size, value)?;
                     advance(self, reg::EDI);
                 }
@@ -126,7 +126,7 @@ impl Cpu {
                     let port = self.regs[reg::EDX] as u16;
                     self.check_io(bus, port, size)?;
                     let value = self.read(bus, source, si, size)?;
-                    bus.io_write(port, size, value);
+                    self.port_out(bus, port, size, value);
                     advance(self, reg::ESI);
                 }
             }

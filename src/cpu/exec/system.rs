@@ -77,7 +77,7 @@ impl Cpu {
                 let size = ins.op0_register().size();
                 let port = self.read_operand(bus, ins, 1)? as u16;
                 self.check_io(bus, port, size)?;
-                let value = bus.io_read(port, size);
+                let value = self.port_in(bus, port, size);
                 self.set_reg(ins.op0_register(), value);
                 Ok(())
             }
@@ -86,7 +86,7 @@ impl Cpu {
                 let port = self.read_operand(bus, ins, 0)? as u16;
                 self.check_io(bus, port, size)?;
                 let value = self.reg(ins.op1_register());
-                bus.io_write(port, size, value);
+                self.port_out(bus, port, size, value);
                 Ok(())
             }
             M::Cli | M::Sti => {
