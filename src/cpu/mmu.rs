@@ -6,6 +6,7 @@
 //! entries) or a paging-mode change flushes it. It is direct-mapped and large enough that
 //! capacity evictions are rare; software must not depend on them, as on hardware.
 
+use crate::machine::state::{Snapshot, State};
 use super::Cpu;
 use super::bus::Bus;
 use super::fault::{Fault, Result, pf};
@@ -315,5 +316,28 @@ impl Cpu {
             self.phys_write(bus, addr, 1, (value >> (8 * i)) & 0xFF);
         }
         Ok(())
+    }
+}
+
+impl Snapshot for Tlb {
+    /// The entries are saved, not flushed: a guest that changed its page tables without
+    /// INVLPG sees the same stale translations after a load as in the run that saved.
+    fn state(&mut self, s: &mut State) {
+        for entry in self.entries.iter_mut() {
+            s.u32(&mut entry.tag);
+            s.u32(&mut entry.frame);
+            let mut flags = u8::from(entry.user)
+                | u8::from(entry.writable) << 1
+                | u8::from(entry.dirty) << 2
+                | u8::from(entry.global) << 3
+                | u8::from(entry.large) << 4;
+            s.u8(&mut flags);
+            entry.user = flags & 1 != 0;
+            entry.writable = flags & 2 != 0;
+            entry.dirty = flags & 4 != 0;
+            entry.global = flags & 8 != 0;
+            entry.large = flags & 16 != 0;
+        }
+        s.bool(&mut self.large);
     }
 }

@@ -16,6 +16,7 @@ mod interrupt;
 pub mod mmu;
 mod segment;
 pub mod simd;
+mod snapshot;
 pub mod softfloat;
 mod stack;
 pub mod state;
