@@ -28,6 +28,8 @@ struct Core {
     options: options::Options,
     /// The picture size last announced to the frontend.
     geometry: (usize, usize),
+    /// Reused between save states (they are the size of guest RAM).
+    state_buffer: Vec<u8>,
 }
 
 static CORE: Mutex<Option<Core>> = Mutex::new(None);
@@ -186,6 +188,12 @@ pub extern "C" fn retro_run() {
                 report_firmware(&core.machine);
             }
         }
+        for notice in core.machine.take_notices() {
+            env::show_message(Level::Warn, &notice, 8_000);
+        }
+        for line in core.machine.take_guest_log() {
+            env::log(Level::Info, &format!("guest: {line}"));
+        }
         let pads = core.controllers.poll();
         let out = core.machine.run_frame(&pads);
         let video = out.video;
@@ -226,6 +234,12 @@ fn config(options: &options::Options) -> Config {
         system_dir: env::directory(sys::RETRO_ENVIRONMENT_GET_SYSTEM_DIRECTORY),
         save_dir: env::directory(sys::RETRO_ENVIRONMENT_GET_SAVE_DIRECTORY),
         flash_file: options.flash_file.clone(),
+        ram_mib: options.ram_mib,
+        encoder: options.encoder,
+        av_pack: options.av_pack,
+        short_animation: options.short_animation,
+        eeprom: options.eeprom,
+        ..Config::default()
     }
 }
 
@@ -253,20 +267,55 @@ fn report_firmware(machine: &Machine) {
     }
 }
 
-/// Save states are not supported yet (the info file says so).
+/// The state size is fixed for a configuration (what run-ahead and netplay need).
 #[unsafe(no_mangle)]
 pub extern "C" fn retro_serialize_size() -> usize {
-    0
+    guard("retro_serialize_size", 0, || {
+        CORE.lock()
+            .as_mut()
+            .map_or(0, |core| core.machine.state_size())
+    })
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn retro_serialize(_data: *mut c_void, _size: usize) -> bool {
-    false
+pub unsafe extern "C" fn retro_serialize(data: *mut c_void, size: usize) -> bool {
+    guard("retro_serialize", false, || {
+        let mut core = CORE.lock();
+        let Some(core) = core.as_mut() else {
+            return false;
+        };
+        if data.is_null() || size < core.machine.state_size() {
+            return false;
+        }
+        core.machine.save_state(&mut core.state_buffer);
+        // SAFETY: the frontend gives a writable buffer of `size` bytes; we checked it holds
+        // the state.
+        let out = unsafe { std::slice::from_raw_parts_mut(data.cast::<u8>(), size) };
+        out[..core.state_buffer.len()].copy_from_slice(&core.state_buffer);
+        true
+    })
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn retro_unserialize(_data: *const c_void, _size: usize) -> bool {
-    false
+pub unsafe extern "C" fn retro_unserialize(data: *const c_void, size: usize) -> bool {
+    guard("retro_unserialize", false, || {
+        let mut core = CORE.lock();
+        let Some(core) = core.as_mut() else {
+            return false;
+        };
+        if data.is_null() {
+            return false;
+        }
+        // SAFETY: the frontend gives a readable buffer of `size` bytes.
+        let bytes = unsafe { std::slice::from_raw_parts(data.cast::<u8>(), size) };
+        match core.machine.load_state(bytes) {
+            Ok(()) => true,
+            Err(why) => {
+                env::show_message(Level::Error, &format!("Cannot load: {why}"), 5_000);
+                false
+            }
+        }
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -305,6 +354,7 @@ pub unsafe extern "C" fn retro_load_game(game: *const sys::retro_game_info) -> b
             controllers: input::Controllers::new(),
             options,
             geometry: (status::WIDTH, status::HEIGHT),
+            state_buffer: Vec::new(),
         });
         true
     })

@@ -375,6 +375,11 @@ impl Bus for Board {
     }
 
     fn next_event(&self) -> u64 {
+        // A hidden ROM or a power request needs the console at once (the CPU finishes the
+        // block it is in, as a real one drains what it prefetched).
+        if self.pci.rom_hidden() != self.rom_was_hidden || self.smbus.power_request_pending() {
+            return 0;
+        }
         self.events.next()
     }
 

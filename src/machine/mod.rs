@@ -5,14 +5,23 @@
 //! Until the board can boot, the machine shows the status screen: what Oxbox is, which of the
 //! user's files it found, and a live test of the controllers.
 
+pub mod board;
 pub mod clock;
+pub mod console;
+mod eeprom_file;
+pub mod savestate;
 pub mod state;
 pub mod timing;
 
 use crate::firmware::{self, Firmware};
 use crate::frame::Frame;
 use crate::input::{Analog, Gamepad, PORTS, Rumble};
+use crate::mcpx::smbus::{AvPack, Encoder, SmbusConfig};
 use crate::screen::status;
+use board::{BoardConfig, MCPX_SIZE};
+use console::{Console, Phase};
+pub use eeprom_file::EepromSettings;
+use state::{Snapshot, State};
 use std::path::PathBuf;
 
 /// Everything the machine is built from.
@@ -20,11 +29,25 @@ use std::path::PathBuf;
 pub struct Config {
     /// Read-only firmware (the frontend's system directory).
     pub system_dir: Option<PathBuf>,
-    /// Per-user writable data (the frontend's save directory).
+    /// Per-user writable data (the frontend's save directory): the EEPROM lives here.
     pub save_dir: Option<PathBuf>,
     /// The flash BIOS's file name inside the system directory.
     pub flash_file: String,
+    /// 64 (retail) or 128 (development kits).
+    pub ram_mib: u32,
+    pub encoder: Encoder,
+    pub av_pack: AvPack,
+    /// The SMC's scratch flag that makes the kernel skip its boot animation.
+    pub short_animation: bool,
+    /// What a newly created EEPROM holds.
+    pub eeprom: EepromSettings,
+    /// The RTC's time at power-on, in seconds since 2000-01-01 00:00:00 UTC. Fixed, so runs
+    /// are reproducible.
+    pub rtc_start: u64,
 }
+
+/// 2001-11-15 00:00:00 UTC, the Xbox's North American launch, as seconds since 2000.
+pub const DEFAULT_RTC_START: u64 = 58_579_200;
 
 impl Default for Config {
     fn default() -> Config {
@@ -32,6 +55,12 @@ impl Default for Config {
             system_dir: None,
             save_dir: None,
             flash_file: firmware::DEFAULT_FLASH_FILE.to_string(),
+            ram_mib: 64,
+            encoder: Encoder::default(),
+            av_pack: AvPack::default(),
+            short_animation: false,
+            eeprom: EepromSettings::default(),
+            rtc_start: DEFAULT_RTC_START,
         }
     }
 }
@@ -50,17 +79,55 @@ pub struct Machine {
     frame: u64,
     video: Frame,
     audio: Vec<i16>,
+    /// The emulated console, when there is a flash image to boot.
+    console: Option<Console>,
+    /// Where the EEPROM is kept, and why not when it can not be.
+    eeprom_file: eeprom_file::EepromFile,
+    /// Messages for the user (boot problems), taken by the frontend.
+    notices: Vec<String>,
+    /// Fixes the layout of this machine's save states.
+    fingerprint: u32,
+    /// The save state's body length (fixed per configuration), once measured.
+    state_body: Option<usize>,
 }
 
 impl Machine {
     pub fn new(config: Config) -> Machine {
         let firmware = Firmware::locate(config.system_dir.as_deref(), &config.flash_file);
+        let eeprom_file = eeprom_file::EepromFile::open(config.save_dir.as_deref(), &config.eeprom);
+        let notices = eeprom_file.notices();
+        let console = firmware.flash.as_ref().ok().map(|flash| {
+            let mcpx = firmware.mcpx.as_ref().ok().map(|rom| {
+                let mut bytes = [0; MCPX_SIZE];
+                bytes.copy_from_slice(&rom.data);
+                bytes
+            });
+            Console::new(BoardConfig {
+                ram_mib: if config.ram_mib == 128 { 128 } else { 64 },
+                flash: flash.data.clone(),
+                mcpx,
+                smbus: SmbusConfig {
+                    encoder: config.encoder,
+                    av_pack: config.av_pack,
+                    short_animation: config.short_animation,
+                    eeprom: eeprom_file.contents(),
+                    ..SmbusConfig::default()
+                },
+                rtc_start: config.rtc_start,
+            })
+        });
+        let fingerprint = fingerprint(&config, &firmware);
         Machine {
             config,
             firmware,
             frame: 0,
             video: Frame::new(status::WIDTH, status::HEIGHT, 0),
             audio: Vec::new(),
+            console,
+            eeprom_file,
+            notices,
+            fingerprint,
+            state_body: None,
         }
     }
 
@@ -78,9 +145,56 @@ impl Machine {
         self.frame
     }
 
+    /// The emulated console, if there is one.
+    pub fn console(&self) -> Option<&Console> {
+        self.console.as_ref()
+    }
+
+    /// Messages for the user since the last call (boot problems, EEPROM file trouble).
+    pub fn take_notices(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notices)
+    }
+
+    /// Lines the guest printed (debug UART and console port) since the last call.
+    pub fn take_guest_log(&mut self) -> Vec<String> {
+        self.console.as_mut().map_or_else(Vec::new, Console::take_log)
+    }
+
+    /// A CRC-32 of guest RAM (0 without a console), for determinism checks.
+    pub fn ram_crc(&self) -> u32 {
+        self.console.as_ref().map_or(0, Console::ram_crc)
+    }
+
     /// Runs one video frame with the controllers in `pads`.
     pub fn run_frame(&mut self, pads: &[Gamepad; PORTS]) -> FrameOutput<'_> {
-        status::draw(&mut self.video, &self.firmware, pads, self.frame);
+        let mut board_line = None;
+        if let Some(console) = &mut self.console {
+            let before = console.phase().clone();
+            console.run_field(self.frame);
+            if let Phase::Stopped(why) = console.phase()
+                && before != *console.phase()
+            {
+                self.notices.push(why.clone());
+            }
+            if console.board.smbus.take_eeprom_dirty() {
+                let contents = *console.board.smbus.eeprom();
+                if let Err(why) = self.eeprom_file.store(&contents) {
+                    self.notices.push(why);
+                }
+            }
+            board_line = Some(match console.phase() {
+                Phase::Xcodes => "Booting: running the flash's X-codes".to_string(),
+                Phase::Running => format!("Running: EIP {:08X}", console.cpu.eip),
+                Phase::Stopped(why) => why.clone(),
+            });
+        }
+        status::draw(
+            &mut self.video,
+            &self.firmware,
+            board_line.as_deref(),
+            pads,
+            self.frame,
+        );
         // Nothing makes a sound yet: the frame's share of samples is silence.
         self.audio.clear();
         self.audio
@@ -92,6 +206,61 @@ impl Machine {
             rumble: pads.map(controller_test_rumble),
         }
     }
+
+    fn walk(&mut self, s: &mut State) {
+        s.u64(&mut self.frame);
+        if let Some(console) = &mut self.console {
+            console.state(s);
+        }
+    }
+
+    /// The size of this machine's save states (fixed for its configuration).
+    pub fn state_size(&mut self) -> usize {
+        savestate::HEADER_LEN + self.body_len()
+    }
+
+    fn body_len(&mut self) -> usize {
+        if let Some(n) = self.state_body {
+            return n;
+        }
+        let mut body = Vec::new();
+        self.walk(&mut State::saving(&mut body));
+        self.state_body = Some(body.len());
+        body.len()
+    }
+
+    /// Saves the whole machine into `out` (replacing its contents).
+    pub fn save_state(&mut self, out: &mut Vec<u8>) {
+        out.reserve(self.state_size());
+        let fingerprint = self.fingerprint;
+        savestate::seal(fingerprint, out, |body| self.walk(&mut State::saving(body)));
+    }
+
+    /// Loads a state saved by a machine of the same configuration. Anything wrong with it
+    /// is found before the machine changes, which then runs on as if nothing happened.
+    pub fn load_state(&mut self, data: &[u8]) -> Result<(), savestate::Error> {
+        let expected = self.body_len();
+        let body = savestate::open(self.fingerprint, expected, data)?;
+        let mut s = State::loading(body);
+        self.walk(&mut s);
+        Ok(())
+    }
+}
+
+/// What a save state depends on beyond its own bytes: the format of the walk (RAM size, the
+/// flash image's size and the boot path) and the firmware it ran.
+fn fingerprint(config: &Config, firmware: &Firmware) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(&config.ram_mib.to_le_bytes());
+    match &firmware.flash {
+        Ok(flash) => h.update(&flash.data),
+        Err(_) => h.update(b"no flash"),
+    }
+    match &firmware.mcpx {
+        Ok(rom) => h.update(&rom.data),
+        Err(_) => h.update(b"high-level MCPX"),
+    }
+    h.finalize()
 }
 
 /// The status screen's controller test: each trigger drives the motor on its side.

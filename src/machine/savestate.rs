@@ -52,15 +52,19 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// Wraps a body in its header.
-pub fn seal(fingerprint: u32, body: &[u8], out: &mut Vec<u8>) {
+/// Writes a state into `out`: the header, then the body `write_body` appends.
+pub fn seal(fingerprint: u32, out: &mut Vec<u8>, write_body: impl FnOnce(&mut Vec<u8>)) {
     out.clear();
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
-    out.extend_from_slice(&fingerprint.to_le_bytes());
-    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
-    out.extend_from_slice(body);
+    out.resize(HEADER_LEN, 0);
+    write_body(out);
+    let body_len = (out.len() - HEADER_LEN) as u64;
+    let crc = crc32fast::hash(&out[HEADER_LEN..]);
+    let header = &mut out[..HEADER_LEN];
+    header[..8].copy_from_slice(MAGIC);
+    header[8..12].copy_from_slice(&VERSION.to_le_bytes());
+    header[12..16].copy_from_slice(&fingerprint.to_le_bytes());
+    header[16..24].copy_from_slice(&body_len.to_le_bytes());
+    header[24..28].copy_from_slice(&crc.to_le_bytes());
 }
 
 /// Checks a whole state and returns its body.
@@ -106,7 +110,7 @@ mod tests {
 
     fn sealed() -> Vec<u8> {
         let mut out = Vec::new();
-        seal(7, b"hello", &mut out);
+        seal(7, &mut out, |body| body.extend_from_slice(b"hello"));
         out
     }
 

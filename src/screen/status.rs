@@ -22,8 +22,15 @@ pub const AMBER: u32 = 0x00ff_c84a;
 /// Left margin, in cells.
 const MARGIN: usize = 2;
 
-/// Redraws the whole screen into `frame` (resized to the screen's size if needed).
-pub fn draw(frame: &mut Frame, fw: &Firmware, pads: &[Gamepad], frame_number: u64) {
+/// Redraws the whole screen into `frame` (resized to the screen's size if needed). `console`
+/// says what the emulated console is doing, when there is one.
+pub fn draw(
+    frame: &mut Frame,
+    fw: &Firmware,
+    console: Option<&str>,
+    pads: &[Gamepad],
+    frame_number: u64,
+) {
     if (frame.width, frame.height) != (WIDTH, HEIGHT) {
         *frame = Frame::new(WIDTH, HEIGHT, BACKGROUND);
     }
@@ -35,10 +42,10 @@ pub fn draw(frame: &mut Frame, fw: &Firmware, pads: &[Gamepad], frame_number: u6
 
     let mut con = Console { frame };
     let width = con.columns() - 2 * MARGIN;
-    let intro = if fw.mcpx.is_ok() && fw.flash.is_ok() {
+    let intro = if fw.flash.is_ok() {
         [
-            "Your firmware is in place. This version of Oxbox cannot boot it",
-            "yet: the emulated console arrives in a later version.",
+            "The console runs your flash image. Its picture needs the NV2A,",
+            "which arrives in a later version; meanwhile, what it does:",
         ]
     } else {
         [
@@ -86,6 +93,10 @@ pub fn draw(frame: &mut Frame, fw: &Firmware, pads: &[Gamepad], frame_number: u6
     for warning in fw.warnings() {
         con.put(MARGIN, row + 1, &keep_end(&warning, width), AMBER);
         row += 1;
+    }
+
+    if let Some(line) = console {
+        con.put(MARGIN, 18, &keep_end(line, width), AMBER);
     }
 
     con.put(

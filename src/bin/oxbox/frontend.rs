@@ -32,15 +32,24 @@ pub struct Settings {
     /// Act as a frontend from before core options and bitmask input: the core must fall back
     /// to plain variables, `SET_MESSAGE` and one query per button.
     pub old_frontend: bool,
+    /// Save a state to this file after this many frames.
+    pub save_state_at: Option<(u64, PathBuf)>,
+    /// Load this state before the first frame.
+    pub load_state: Option<PathBuf>,
+    /// The CRCs cover the frames from this one on.
+    pub crc_from: u64,
 }
 
 /// What a run produced.
 pub struct Outcome {
+    /// Frames the CRCs cover.
     pub frames: u64,
     pub video_crc32: u32,
     pub audio_crc32: u32,
     /// The last presented frame: width, height, RGBA8 rows top first.
     pub last_frame: Option<(usize, usize, Vec<u8>)>,
+    /// CRC-32 of a save state taken after the last frame (None when the core has none).
+    pub state_crc32: Option<u32>,
 }
 
 /// One declared core option.
@@ -105,6 +114,9 @@ struct Api {
     run: unsafe extern "C" fn(),
     load_game: unsafe extern "C" fn(*const sys::retro_game_info) -> bool,
     unload_game: unsafe extern "C" fn(),
+    serialize_size: unsafe extern "C" fn() -> usize,
+    serialize: unsafe extern "C" fn(*mut c_void, usize) -> bool,
+    unserialize: unsafe extern "C" fn(*const c_void, usize) -> bool,
 }
 
 impl Core {
@@ -134,6 +146,9 @@ impl Core {
             run: symbol!("retro_run"),
             load_game: symbol!("retro_load_game"),
             unload_game: symbol!("retro_unload_game"),
+            serialize_size: symbol!("retro_serialize_size"),
+            serialize: symbol!("retro_serialize"),
+            unserialize: symbol!("retro_unserialize"),
         };
         Ok(Core {
             api,
@@ -227,7 +242,21 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
             };
             (api.set_controller_port_device)(port as c_uint, device);
         }
+        let state_size = (api.serialize_size)();
+        if let Some(path) = &settings.load_state {
+            let data = std::fs::read(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            if !(api.unserialize)(data.as_ptr().cast(), data.len()) {
+                return Err(format!("the core refused the state {}", path.display()));
+            }
+        }
         for frame in 0..settings.frames {
+            if frame == settings.crc_from {
+                with(|s| {
+                    s.video = crc32fast::Hasher::new();
+                    s.audio = crc32fast::Hasher::new();
+                });
+            }
             if settings.context_resets.contains(&frame) {
                 if let Some(destroy) = hw.context_destroy {
                     destroy();
@@ -246,7 +275,17 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
             if let Some(error) = with(|s| s.error.take()) {
                 return Err(format!("frame {frame}: {error}"));
             }
+            if let Some((_, path)) = settings.save_state_at.as_ref().filter(|s| s.0 == frame + 1) {
+                let state = save_state(api, state_size)?;
+                std::fs::write(path, state)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            }
         }
+        let state_crc32 = if state_size == 0 {
+            None
+        } else {
+            Some(crc32fast::hash(&save_state(api, state_size)?))
+        };
         if let Some(destroy) = hw.context_destroy {
             destroy();
         }
@@ -256,12 +295,30 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
     Ok(with(|s| {
         s.headless = None;
         Outcome {
-            frames: settings.frames,
+            frames: settings.frames.saturating_sub(settings.crc_from),
             video_crc32: s.video.clone().finalize(),
             audio_crc32: s.audio.clone().finalize(),
             last_frame: s.last_frame.take(),
+            state_crc32,
         }
     }))
+}
+
+/// Takes a save state, checking that its size is the one announced at the start (run-ahead
+/// and netplay rely on it never changing).
+unsafe fn save_state(api: &Api, size: usize) -> Result<Vec<u8>, String> {
+    // SAFETY: the core's entry points, with a buffer of the size it asked for.
+    unsafe {
+        let now = (api.serialize_size)();
+        if now != size {
+            return Err(format!("the state size changed from {size} to {now} bytes"));
+        }
+        let mut state = vec![0u8; size];
+        if !(api.serialize)(state.as_mut_ptr().cast(), size) {
+            return Err("the core could not save a state".into());
+        }
+        Ok(state)
+    }
 }
 
 /// A C string from the core, for printing.

@@ -28,9 +28,10 @@ usage: oxbox run [OPTIONS] [CONTENT]
 
 Plays the Oxbox libretro core as a frontend would: loads oxbox_libretro.so, gives it a headless
 OpenGL context (EGL, surfaceless), runs it and ends with the line
-  frames=N video_crc32=XXXXXXXX audio_crc32=XXXXXXXX
-(CRC-32 of every presented frame as RGBA8 rows top first, and of every audio sample as
-little-endian i16, in order).
+  frames=N video_crc32=XXXXXXXX audio_crc32=XXXXXXXX state_crc32=XXXXXXXX|-
+(CRC-32 of every presented frame as RGBA8 rows top first, of every audio sample as
+little-endian i16, in order, and of a save state taken at the end; N counts the frames the
+CRCs cover).
 
 options:
   --core FILE         the core (default: oxbox_libretro.so or liboxbox.so beside oxbox,
@@ -49,6 +50,10 @@ options:
                       destroy the GL context before frame N and give the core a new one
   --old-frontend      offer no core-options API, message interface or bitmask input,
                       like frontends from before those existed
+  --save-state-at 'N FILE'
+                      save a state to FILE after N frames
+  --load-state FILE   load a state before the first frame
+  --crc-from N        the CRCs cover frames N onwards (counting from 0)
 
 usage: oxbox testmachine (--rom FILE | --multiboot FILE [--cmdline TEXT]) [OPTIONS]
 
@@ -128,6 +133,9 @@ fn run(args: &[String]) -> Result<(), String> {
         option_changes: Vec::new(),
         context_resets: Vec::new(),
         old_frontend: false,
+        save_state_at: None,
+        load_state: None,
+        crc_from: 0,
     };
     let mut screenshot = None;
     let mut args = args.iter();
@@ -166,6 +174,15 @@ fn run(args: &[String]) -> Result<(), String> {
             "--ports" => settings.ports = number(&value()?)? as usize,
             "--old-frontend" => settings.old_frontend = true,
             "--reset-context-at" => settings.context_resets.push(number(&value()?)?),
+            "--save-state-at" => {
+                let spec = value()?;
+                let (frame, file) = spec
+                    .split_once(' ')
+                    .ok_or(format!("--save-state-at {spec:?}: expected 'N FILE'"))?;
+                settings.save_state_at = Some((number(frame)?, file.into()));
+            }
+            "--load-state" => settings.load_state = Some(value()?.into()),
+            "--crc-from" => settings.crc_from = number(&value()?)?,
             flag if flag.starts_with("--") => {
                 return Err(format!("unknown option {flag}\n\n{USAGE}"));
             }
@@ -188,8 +205,11 @@ fn run(args: &[String]) -> Result<(), String> {
         png::write_rgb(&mut file, *width, *height, &rgb)
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
+    let state = outcome
+        .state_crc32
+        .map_or("-".to_string(), |crc| format!("{crc:08X}"));
     println!(
-        "frames={} video_crc32={:08X} audio_crc32={:08X}",
+        "frames={} video_crc32={:08X} audio_crc32={:08X} state_crc32={state}",
         outcome.frames, outcome.video_crc32, outcome.audio_crc32
     );
     Ok(())
