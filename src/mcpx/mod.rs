@@ -11,3 +11,9 @@
 //!   time) and acts in `tick(now)`; the board keeps these times in its one event queue;
 //! - interrupt outputs are levels the board reads after every access and tick;
 //! - state is saved and loaded through [`crate::machine::state::Snapshot`].
+
+pub mod adm1032;
+pub mod eeprom;
+pub mod smbus;
+pub mod smc;
+pub mod video_encoder;
