@@ -535,6 +535,30 @@ mod tests {
     }
 
     #[test]
+    fn every_protocol_completes_with_every_device() {
+        for encoder in [Encoder::Conexant, Encoder::Xcalibur] {
+            let mut bus = Smbus::new(SmbusConfig {
+                encoder,
+                ..config()
+            });
+            let mut addresses = vec![Smc::ADDRESS, Eeprom::ADDRESS, encoder.address()];
+            if encoder.has_temperature_sensor() {
+                addresses.push(Adm1032::ADDRESS);
+            }
+            for address in addresses {
+                for protocol in [QUICK, BYTE, BYTE_DATA, WORD_DATA, BLOCK] {
+                    for read in [READ, WRITE] {
+                        // Command 0x60 stays clear of the SMC's power register.
+                        let (status, _) = run(&mut bus, 0, (address, read), protocol, 0x60, 2);
+                        assert_eq!(status, ST_DONE, "{address:#x} {protocol} {read}");
+                    }
+                }
+            }
+            assert_eq!(bus.take_power_request(), None);
+        }
+    }
+
+    #[test]
     fn an_absent_address_fails_after_the_address_byte() {
         let mut bus = Smbus::new(config());
         let start = 1_000_000;
