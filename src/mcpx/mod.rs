@@ -12,4 +12,9 @@
 //! - interrupt outputs are levels the board reads after every access and tick;
 //! - state is saved and loaded through [`crate::machine::state::Snapshot`].
 
+pub mod adm1032;
+pub mod eeprom;
 pub mod pci;
+pub mod smbus;
+pub mod smc;
+pub mod video_encoder;
