@@ -5,7 +5,8 @@ use super::env;
 use crate::firmware;
 use crate::machine::EepromSettings;
 use crate::mcpx::eeprom::{Region, Revision, VideoStandard};
-use crate::mcpx::smbus::{AvPack, Encoder};
+use crate::mcpx::smc::AvPack;
+use crate::mcpx::video_encoder::Encoder;
 use rust_libretro_sys as sys;
 use std::ffi::{CStr, CString, c_char, c_uint};
 use std::path::Path;
@@ -310,7 +311,7 @@ pub fn read() -> Options {
         },
         av_pack: match pick(AV_PACK).as_str() {
             "composite" => AvPack::Composite,
-            "svideo" => AvPack::Svideo,
+            "svideo" => AvPack::SVideo,
             "scart" => AvPack::Scart,
             "vga" => AvPack::Vga,
             "rfu" => AvPack::Rfu,

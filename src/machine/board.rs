@@ -20,7 +20,8 @@ use crate::mcpx::pci::{self, Function, Pci};
 use crate::mcpx::pic::Pic;
 use crate::mcpx::pit::Pit;
 use crate::mcpx::rtc::Rtc;
-use crate::mcpx::smbus::{PowerRequest, Smbus, SmbusConfig};
+use crate::mcpx::smbus::{Smbus, SmbusConfig};
+use crate::mcpx::smc::PowerRequest;
 use crate::mcpx::superio::{DebugConsole, PostCode, SuperIo};
 
 /// Where flash is mirrored.
@@ -344,7 +345,7 @@ impl Bus for Board {
         } else if let Some(offset) = self.io_bar_offset(Function::Lpc, 0, port) {
             self.acpi.read(now, offset, size)
         } else if let Some(offset) = self.io_bar_offset(Function::Smbus, 1, port) {
-            self.smbus.read(now, offset, size)
+            self.smbus.read(now, u32::from(offset), size)
         } else {
             (0..size).fold(0, |v, k| {
                 v | u32::from(self.port_read_byte(port.wrapping_add(k as u16))) << (8 * k)
@@ -361,7 +362,7 @@ impl Bus for Board {
         } else if let Some(offset) = self.io_bar_offset(Function::Lpc, 0, port) {
             self.acpi.write(now, offset, size, value);
         } else if let Some(offset) = self.io_bar_offset(Function::Smbus, 1, port) {
-            self.smbus.write(now, offset, size, value);
+            self.smbus.write(now, u32::from(offset), size, value);
         } else {
             for k in 0..size {
                 self.port_write_byte(port.wrapping_add(k as u16), (value >> (8 * k)) as u8);

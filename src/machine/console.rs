@@ -14,7 +14,7 @@ use super::state::{Snapshot, State};
 use super::timing::{FIELD_RATE_DEN, FIELD_RATE_NUM};
 use crate::cpu::{CLOCK_HZ, Cpu, Stop};
 use crate::mcpx::hle::{Hle, Progress};
-use crate::mcpx::smbus::PowerRequest;
+use crate::mcpx::smc::PowerRequest;
 
 /// CPU cycles from power-on to the start of field `n` (exact: no drift over any run).
 pub fn field_start(n: u64) -> u64 {
@@ -108,11 +108,11 @@ impl Console {
                 self.cpu.flush_code();
             }
             match self.board.take_power_request() {
-                Some(PowerRequest::Reset | PowerRequest::Cycle) => {
+                Some(PowerRequest::Reset | PowerRequest::PowerCycle) => {
                     self.log.push("SMC: reset".into());
                     self.power_on();
                 }
-                Some(PowerRequest::Off) => {
+                Some(PowerRequest::PowerOff) => {
                     self.log.push("SMC: power off".into());
                     self.phase = Phase::Stopped("The Xbox switched itself off.".into());
                 }

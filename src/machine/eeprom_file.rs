@@ -34,19 +34,10 @@ impl Default for EepromSettings {
 impl EepromSettings {
     /// The generated EEPROM for these settings.
     pub fn generate(&self) -> [u8; SIZE] {
-        let n = u64::from(self.identity);
-        // A serial number of 12 digits and a MAC in Microsoft's 00:50:F2 block, both from the
-        // identity number, so two identities never share either.
-        let serial = format!("{:012}", 100_000_000_000 + n * 7919 % 900_000_000_000);
-        let mac = [0x00, 0x50, 0xF2, (n >> 16) as u8, (n >> 8) as u8, n as u8];
         eeprom::generate(&Params {
-            revision: self.revision,
-            serial: serial.as_bytes().try_into().expect("12 digits"),
-            mac,
             region: self.region,
             video_standard: self.video_standard,
-            seed: 0x4F58_424F_5845_4550 ^ n,
-            ..Params::default()
+            ..Params::from_seed(self.revision, u64::from(self.identity))
         })
     }
 }

@@ -16,7 +16,9 @@ pub mod timing;
 use crate::firmware::{self, Firmware};
 use crate::frame::Frame;
 use crate::input::{Analog, Gamepad, PORTS, Rumble};
-use crate::mcpx::smbus::{AvPack, Encoder, SmbusConfig};
+use crate::mcpx::smbus::SmbusConfig;
+use crate::mcpx::smc::AvPack;
+use crate::mcpx::video_encoder::Encoder;
 use crate::screen::status;
 use board::{BoardConfig, MCPX_SIZE};
 use console::{Console, Phase};
@@ -56,8 +58,8 @@ impl Default for Config {
             save_dir: None,
             flash_file: firmware::DEFAULT_FLASH_FILE.to_string(),
             ram_mib: 64,
-            encoder: Encoder::default(),
-            av_pack: AvPack::default(),
+            encoder: Encoder::Conexant,
+            av_pack: AvPack::Hdtv,
             short_animation: false,
             eeprom: EepromSettings::default(),
             rtc_start: DEFAULT_RTC_START,
@@ -110,8 +112,7 @@ impl Machine {
                     encoder: config.encoder,
                     av_pack: config.av_pack,
                     short_animation: config.short_animation,
-                    eeprom: eeprom_file.contents(),
-                    ..SmbusConfig::default()
+                    ..SmbusConfig::new(eeprom_file.contents())
                 },
                 rtc_start: config.rtc_start,
             })

@@ -220,6 +220,11 @@ impl Smbus {
         self.devices.smc.take_power_request()
     }
 
+    /// Whether the SMC asks for a reset or power-off (the board acts at once).
+    pub fn power_request_pending(&self) -> bool {
+        self.devices.smc.power_request_pending()
+    }
+
     pub fn eeprom(&self) -> &[u8; 256] {
         self.devices.eeprom.data()
     }

@@ -138,6 +138,10 @@ impl Smc {
         self.power_request.take()
     }
 
+    pub fn power_request_pending(&self) -> bool {
+        self.power_request.is_some()
+    }
+
     /// Reports the tray's new state, with the interrupt reason for the change.
     pub fn set_tray(&mut self, state: TrayState) {
         if self.tray == state.code() {
