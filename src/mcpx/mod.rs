@@ -11,3 +11,6 @@
 //!   time) and acts in `tick(now)`; the board keeps these times in its one event queue;
 //! - interrupt outputs are levels the board reads after every access and tick;
 //! - state is saved and loaded through [`crate::machine::state::Snapshot`].
+
+pub mod hle;
+pub mod xcode;
