@@ -120,7 +120,6 @@ impl BootRom {
                     Progress::RomHidden { eip } => {
                         self.xcodes.load_registers(cpu);
                         cpu.eip = eip;
-                        cpu.flush_code();
                         self.phase = Phase::InFlash;
                     }
                     Progress::Exited { mtrr_def_type } => {
@@ -145,10 +144,11 @@ impl BootRom {
                     bus.sync(cpu.cycles);
                     bus.io_write(0xCF8, 4, ROM_CONTROL);
                     bus.io_write(0xCFC, 1, ROM_HIDE);
+                    // EAX and DX as the failure path leaves them; the other registers hold
+                    // the RC4 loop's working values, which depend on the key.
                     cpu.regs[reg::EAX] = ROM_CONTROL & !0xFF | ROM_HIDE;
                     cpu.regs[reg::EDX] = 0xCFC;
                     cpu.eip = 0;
-                    cpu.flush_code();
                     self.phase = Phase::AtZero;
                 }
                 Phase::InFlash => return Outcome::FellIntoFlash,
@@ -156,11 +156,6 @@ impl BootRom {
                 Phase::Stopped => return Outcome::NeedsMcpxRom(NEEDS_MCPX_ROM),
             }
         }
-    }
-
-    /// The X-code interpreter, for inspection.
-    pub fn xcodes(&self) -> &Interpreter {
-        &self.xcodes
     }
 }
 

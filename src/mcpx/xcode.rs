@@ -70,7 +70,8 @@ pub enum Progress {
     /// The deadline (or the bus's next event) came first; call again to go on.
     Deadline,
     /// Opcode 0xEE. The ROM goes on to its MTRR set-up, writing the X-code's first operand to
-    /// MTRRdefType (MSR 0x2FF).
+    /// MTRRdefType (MSR 0x2FF): xqemu's ROM HLE does so, and retail and Cromwell flashes end
+    /// with EXIT 0x806 (MTRRs on, write-back by default).
     Exited { mtrr_def_type: u32 },
     /// An X-code hid the ROM: the CPU continues in flash at `eip`.
     RomHidden { eip: u32 },
@@ -109,7 +110,8 @@ impl Default for Interpreter {
 }
 
 impl Interpreter {
-    /// The interpreter as the ROM enters it: at [`START`], with the result and scratch cleared.
+    /// The interpreter as the ROM enters it: at [`START`], with the result and scratch zero as
+    /// reset leaves EDI and EBP.
     pub fn new() -> Interpreter {
         Interpreter {
             pc: START,
@@ -125,9 +127,9 @@ impl Interpreter {
 
     /// Runs X-codes until one exits or hides the ROM, or until `*clock` reaches `deadline` or
     /// the bus's next event. Each X-code advances `*clock` by its cost; devices see its accesses
-    /// at the clock's value when it started. `rom_hidden` says whether the MCPX ROM is still
-    /// mapped; it is asked after each X-code that writes an I/O port. Once finished, every call
-    /// returns the same answer.
+    /// at the clock's value when it started. `rom_hidden` says whether the board has unmapped
+    /// the MCPX ROM; it is asked after each X-code that writes an I/O port. Once finished, every
+    /// call returns the same answer.
     pub fn run<B: Bus + ?Sized>(
         &mut self,
         bus: &mut B,
@@ -696,6 +698,8 @@ pub(super) mod tests {
             Progress::Deadline
         );
         assert_eq!((clock, bus.io.len()), (10 * poll, 10));
+        // Fetching from flash syncs too: last at the start of the last X-code, a BNE.
+        assert_eq!(bus.last_sync, 10 * poll - STEP_CYCLES);
 
         // The bus's next event ends a run early too.
         bus.next_event = 20 * poll + 1;
