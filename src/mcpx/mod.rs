@@ -14,7 +14,9 @@
 
 pub mod adm1032;
 pub mod eeprom;
+pub mod hle;
 pub mod pci;
 pub mod smbus;
 pub mod smc;
 pub mod video_encoder;
+pub mod xcode;
