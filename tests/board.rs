@@ -7,7 +7,8 @@ mod harness;
 
 use harness::*;
 use oxbox::cputest::asm::Cc;
-use oxbox::machine::Config;
+use oxbox::input::{Gamepad, PORTS};
+use oxbox::machine::{Config, Machine};
 
 /// The documented PCI functions: (bus, device, function, vendor/device ID, revision).
 const PCI_TABLE: [(u32, u32, u32, u32, u32); 10] = [
@@ -78,4 +79,124 @@ fn ram_ends_at_64_mib_and_128_mib_as_configured() {
             pass(a)
         });
     }
+}
+
+/// Per frame: the video frame's CRC and guest RAM's.
+fn frame_record(machine: &mut Machine, frames: u64) -> Vec<(u32, u32)> {
+    let pads = [Gamepad::default(); PORTS];
+    (0..frames)
+        .map(|_| {
+            let video = crc32fast::hash(bytemuck::cast_slice(&machine.run_frame(&pads).video.pixels));
+            (video, machine.ram_crc())
+        })
+        .collect()
+}
+
+#[test]
+fn a_state_saved_at_frame_100_replays_frames_101_to_300_exactly() {
+    let image = flash(ticker);
+    let (mut first, _a) = machine("replay-a", &image, None, Config::default());
+    let size = first.state_size();
+    let before = frame_record(&mut first, 100);
+    let mut state = Vec::new();
+    first.save_state(&mut state);
+    assert_eq!(state.len(), size, "the state has the announced size");
+    let after = frame_record(&mut first, 200);
+    assert_eq!(first.state_size(), size, "the state size never changes");
+    // The guest really ran: its timer interrupts moved RAM on every frame.
+    assert!(after.windows(2).all(|w| w[0].1 != w[1].1), "RAM changes each frame");
+
+    let (mut second, _b) = machine("replay-b", &image, None, Config::default());
+    second.load_state(&state).expect("the state loads");
+    assert_eq!(frame_record(&mut second, 200), after, "frames 101-300 after loading");
+
+    let (mut third, _c) = machine("replay-c", &image, None, Config::default());
+    let fresh = frame_record(&mut third, 300);
+    assert_eq!(fresh[..100], before[..], "a second fresh run, frames 1-100");
+    assert_eq!(fresh[100..], after[..], "a second fresh run, frames 101-300");
+}
+
+#[test]
+fn bad_states_are_refused_and_the_machine_runs_on_unchanged() {
+    use oxbox::machine::savestate::Error;
+    let image = flash(ticker);
+    let (mut machine_a, _a) = machine("bad-a", &image, None, Config::default());
+    let (mut reference, _r) = machine("bad-r", &image, None, Config::default());
+    frame_record(&mut machine_a, 30);
+    frame_record(&mut reference, 30);
+    let mut good = Vec::new();
+    machine_a.save_state(&mut good);
+
+    let mut corrupt = good.clone();
+    let middle = corrupt.len() / 2;
+    corrupt[middle] ^= 0x40;
+    let mut wrong_version = good.clone();
+    wrong_version[8] = wrong_version[8].wrapping_add(1);
+    let (mut big, _b) = machine(
+        "bad-128",
+        &image,
+        None,
+        Config {
+            ram_mib: 128,
+            ..Config::default()
+        },
+    );
+    let mut other_ram = Vec::new();
+    big.save_state(&mut other_ram);
+    let cases: [(&str, &[u8], fn(&Error) -> bool); 5] = [
+        ("empty", &[], |e| matches!(e, Error::Truncated { .. })),
+        ("truncated", &good[..good.len() - 1], |e| {
+            matches!(e, Error::Truncated { .. })
+        }),
+        ("corrupt", &corrupt, |e| *e == Error::Corrupt),
+        ("wrong version", &wrong_version, |e| matches!(e, Error::Version(_))),
+        ("128 MiB state", &other_ram, |e| *e == Error::OtherConfiguration),
+    ];
+    for (what, state, expected) in cases {
+        let error = machine_a.load_state(state).expect_err(what);
+        assert!(expected(&error), "{what}: {error:?}");
+        assert!(!error.to_string().is_empty());
+    }
+    assert_eq!(
+        frame_record(&mut machine_a, 30),
+        frame_record(&mut reference, 30),
+        "after the refusals the machine runs as if nothing happened"
+    );
+}
+
+/// `oxbox run` through the built core: two fresh runs agree, and a state saved at frame 100
+/// and loaded into a new run reproduces the CRC line of frames 101-300.
+#[test]
+fn the_runner_replays_a_saved_state_through_the_core() {
+    let scratch = Scratch::new("runner");
+    scratch.put(FLASH_FILE, &flash(ticker));
+    let state = scratch.0.join("frame100.state");
+    let run = |extra: &[&str]| -> String {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_oxbox"))
+            .args(["run", "--core"])
+            .arg(core())
+            .arg("--system")
+            .arg(scratch.system())
+            .arg("--save")
+            .arg(scratch.save())
+            .args(extra)
+            .output()
+            .expect("oxbox runs");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(output.status.success(), "oxbox run failed: {}", String::from_utf8_lossy(&output.stderr));
+        stdout.lines().last().unwrap_or("").to_string()
+    };
+    let save_spec = format!("100 {}", state.display());
+    let whole = run(&["--frames", "300", "--crc-from", "100", "--save-state-at", &save_spec]);
+    assert!(whole.starts_with("frames=200 ") && !whole.ends_with("state_crc32=-"), "{whole}");
+    let again = run(&["--frames", "300", "--crc-from", "100"]);
+    assert_eq!(whole, again, "two fresh runs");
+    let replay = run(&["--frames", "200", "--load-state", state.to_str().unwrap()]);
+    assert_eq!(whole, replay, "frames 101-300 from the saved state");
+}
+
+/// The core cargo built for this test run (`cargo test` leaves it in `deps/`).
+fn core() -> std::path::PathBuf {
+    let runner = std::path::Path::new(env!("CARGO_BIN_EXE_oxbox"));
+    runner.with_file_name("deps").join("liboxbox.so")
 }

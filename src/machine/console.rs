@@ -13,7 +13,7 @@ use super::board::{Board, BoardConfig};
 use super::state::{Snapshot, State};
 use super::timing::{FIELD_RATE_DEN, FIELD_RATE_NUM};
 use crate::cpu::{CLOCK_HZ, Cpu, Stop};
-use crate::mcpx::hle::{Hle, Progress};
+use crate::mcpx::hle::{BootRom, Outcome};
 use crate::mcpx::smc::PowerRequest;
 
 /// CPU cycles from power-on to the start of field `n` (exact: no drift over any run).
@@ -37,7 +37,7 @@ pub struct Console {
     pub cpu: Cpu,
     pub board: Board,
     /// The high-level MCPX, when booting without a ROM.
-    hle: Option<Hle>,
+    hle: Option<BootRom>,
     phase: Phase,
     /// Whether the high-level path boots this console (fixed by the configuration).
     high_level: bool,
@@ -65,7 +65,7 @@ impl Console {
         self.cpu.reset();
         self.board.reset();
         if self.high_level {
-            self.hle = Some(Hle::new());
+            self.hle = Some(BootRom::new());
             self.phase = Phase::Xcodes;
         } else {
             self.phase = Phase::Running;
@@ -130,17 +130,17 @@ impl Console {
             self.phase = Phase::Running;
             return;
         };
-        let until = self.board.next_event().min(end);
-        match hle.run(&mut self.cpu, &mut self.board, until) {
-            Progress::Running => {}
-            Progress::Booted => {
+        let rom_hidden = |board: &Board| board.pci.rom_hidden();
+        match hle.step(&mut self.cpu, &mut self.board, rom_hidden, end) {
+            Outcome::Running => {}
+            Outcome::FellIntoFlash | Outcome::WrappedToZero => {
                 self.hle = None;
                 self.phase = Phase::Running;
             }
-            Progress::NeedsMcpxRom(message) => {
-                self.log.push(message.clone());
+            Outcome::NeedsMcpxRom(message) => {
+                self.log.push(message.into());
                 self.hle = None;
-                self.phase = Phase::Stopped(message);
+                self.phase = Phase::Stopped(message.into());
             }
         }
     }

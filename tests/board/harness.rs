@@ -18,6 +18,10 @@ pub use oxbox::cputest::asm::code_asm::*;
 pub const FLASH_SIZE: usize = 256 * 1024;
 /// Where the program's code starts (flash offset 0x1000, seen through the top mirror).
 pub const CODE: u32 = 0xFF00_1000;
+/// The program's GDT (flash offset 0xF00).
+pub const GDT: u32 = 0xFF00_0F00;
+/// Where programs build their IDT in RAM.
+pub const IDT: u32 = 0x0000_1000;
 /// The program's stack top.
 pub const STACK: u32 = 0x0009_0000;
 pub const FLASH_FILE: &str = "Complex_4627.bin";
@@ -68,7 +72,22 @@ pub fn flash(text: impl Fn(&mut Asm) -> Result) -> Vec<u8> {
 
 pub fn flash_with(xcodes: Xcodes, text: impl Fn(&mut Asm) -> Result) -> Vec<u8> {
     let mut image = asm::assemble(FLASH_SIZE, 0xFF, |a| {
+        // A flat GDT of our own (the ROM's lives in the ROM): null, code 0x08, data 0x10.
+        a.section(32, GDT, (GDT - 0xFF00_0000) as usize)?;
+        a.dq(&[0, 0x00CF_9B00_0000_FFFF, 0x00CF_9300_0000_FFFF])?;
+        let pointer = a.here()?;
+        a.dw(&[23])?;
+        a.dd(&[GDT])?;
         a.section(32, CODE, (CODE - 0xFF00_0000) as usize)?;
+        let address = a.addr(pointer);
+        a.lgdt(ptr(address))?;
+        let flat = a.label();
+        a.jmp(flat)?;
+        a.bind(flat)?;
+        a.mov(eax, 0x10u32)?;
+        for seg in [ds, es, ss, fs, gs] {
+            a.mov(seg, ax)?;
+        }
         a.mov(esp, STACK)?;
         text(a)
     })
@@ -190,3 +209,96 @@ pub fn pci_write(a: &mut Asm, address: u32, value: u32) -> Result {
 pub fn config_address(bus: u32, device: u32, function: u32, reg: u32) -> u32 {
     0x8000_0000 | bus << 16 | device << 11 | function << 8 | reg
 }
+
+/// Builds an IDT at [`IDT`] with interrupt gates for `handlers` (vector, handler) and loads
+/// it (clobbers EAX, EDX).
+pub fn install_idt(a: &mut Asm, handlers: &[(u8, asm::Label)]) -> Result {
+    for &(vector, handler) in handlers {
+        let target = a.addr(handler);
+        let entry = IDT + 8 * u32::from(vector);
+        a.mov(dword_ptr(entry), 0x0008_0000 | (target & 0xFFFF))?;
+        a.mov(dword_ptr(entry + 4), (target & 0xFFFF_0000) | 0x8E00)?;
+    }
+    let pointer = IDT + 0x800;
+    a.mov(word_ptr(pointer), 0x7FFu32)?;
+    a.mov(dword_ptr(pointer + 2), IDT)?;
+    a.lidt(ptr(pointer))?;
+    Ok(())
+}
+
+/// Writes the byte `value` to `port` (clobbers AL, DX).
+pub fn outb(a: &mut Asm, port: u16, value: u8) -> Result {
+    a.mov(al, u32::from(value))?;
+    a.mov(dx, u32::from(port))?;
+    a.out(dx, al)?;
+    Ok(())
+}
+
+/// AL = the byte at `port` (clobbers DX).
+pub fn inb(a: &mut Asm, port: u16) -> Result {
+    a.mov(dx, u32::from(port))?;
+    a.in_(al, dx)?;
+    Ok(())
+}
+
+/// Initialises the 8259 pair: master vectors 0x20-0x27, slave 0x28-0x2F on IR2, and the
+/// given masks (clobbers AL, DX).
+pub fn init_pic(a: &mut Asm, master_mask: u8, slave_mask: u8) -> Result {
+    for (port, icw) in [
+        (0x20, 0x11),
+        (0x21, 0x20),
+        (0x21, 0x04),
+        (0x21, 0x01),
+        (0xA0, 0x11),
+        (0xA1, 0x28),
+        (0xA1, 0x02),
+        (0xA1, 0x01),
+    ] {
+        outb(a, port, icw)?;
+    }
+    outb(a, 0x21, master_mask)?;
+    outb(a, 0xA1, slave_mask)
+}
+
+/// Programs PIT counter 0 as a rate generator (mode 2) dividing 1.125 MHz by `count`.
+pub fn start_pit(a: &mut Asm, count: u16) -> Result {
+    outb(a, 0x43, 0x34)?;
+    outb(a, 0x40, count as u8)?;
+    outb(a, 0x40, (count >> 8) as u8)
+}
+
+/// A program driven by the timer: IRQ 0 at 1 kHz steps a pseudo-random generator and writes
+/// its values through a 16 KiB ring in RAM; the main loop halts between interrupts.
+pub fn ticker(a: &mut Asm) -> Result {
+    let handler = a.label();
+    install_idt(a, &[(0x20, handler)])?;
+    a.mov(dword_ptr(TICKER_SEED), 0x1234_5678u32)?;
+    a.mov(dword_ptr(TICKER_COUNT), 0u32)?;
+    init_pic(a, 0xFE, 0xFF)?;
+    start_pit(a, 1125)?;
+    a.sti()?;
+    let idle = a.here()?;
+    a.hlt()?;
+    a.jmp(idle)?;
+
+    a.bind(handler)?;
+    a.push(eax)?;
+    a.push(edx)?;
+    a.imul_3(eax, dword_ptr(TICKER_SEED), 1_103_515_245)?;
+    a.add(eax, 12345)?;
+    a.mov(dword_ptr(TICKER_SEED), eax)?;
+    a.mov(edx, dword_ptr(TICKER_COUNT))?;
+    a.inc(edx)?;
+    a.mov(dword_ptr(TICKER_COUNT), edx)?;
+    a.and(edx, 0xFFF)?;
+    a.mov(dword_ptr(edx * 4 + TICKER_RING), eax)?;
+    outb(a, 0x20, 0x20)?;
+    a.pop(edx)?;
+    a.pop(eax)?;
+    a.iretd()?;
+    Ok(())
+}
+
+pub const TICKER_SEED: u32 = 0x2000;
+pub const TICKER_COUNT: u32 = 0x2004;
+pub const TICKER_RING: u32 = 0x10000;
