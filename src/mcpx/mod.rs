@@ -13,3 +13,5 @@
 //! - state is saved and loaded through [`crate::machine::state::Snapshot`].
 
 pub mod pci;
+pub mod pic;
+pub mod pit;
