@@ -15,3 +15,4 @@
 pub mod pci;
 pub mod pic;
 pub mod pit;
+pub mod rtc;
