@@ -12,6 +12,7 @@
 //! - interrupt outputs are levels the board reads after every access and tick;
 //! - state is saved and loaded through [`crate::machine::state::Snapshot`].
 
+pub mod acpi;
 pub mod pci;
 pub mod pic;
 pub mod pit;
