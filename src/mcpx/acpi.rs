@@ -239,7 +239,9 @@ mod tests {
         assert_eq!(acpi.read(0, 0x04, 2), 0x0001);
         // The field pin alternates every 1001/60000 s.
         let field = CLOCK_HZ * 1001 / 60_000;
-        let pins: Vec<u32> = (0..4).map(|k| acpi.read(k * field + field / 2, 0xC0, 1)).collect();
+        let pins: Vec<u32> = (0..4)
+            .map(|k| acpi.read(k * field + field / 2, 0xC0, 1))
+            .collect();
         assert_eq!(pins, [0x00, 0x20, 0x00, 0x20]);
         assert!(!acpi.widescreen());
         acpi.write(0, 0xD6, 1, 5);

@@ -17,3 +17,4 @@ pub mod pci;
 pub mod pic;
 pub mod pit;
 pub mod rtc;
+pub mod superio;

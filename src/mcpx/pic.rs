@@ -220,7 +220,11 @@ impl Chip {
             }
             Step::Icw3 => {
                 self.cascade = value;
-                self.step = if self.needs_icw4 { Step::Icw4 } else { Step::Ready };
+                self.step = if self.needs_icw4 {
+                    Step::Icw4
+                } else {
+                    Step::Ready
+                };
             }
             Step::Icw4 => {
                 // The 8080/8086 choice, buffered mode and M/S only matter to the bus wiring.
@@ -255,7 +259,11 @@ impl Chip {
     fn ocw2(&mut self, value: u8) {
         let level = value & 7;
         let highest_in_service = || {
-            let isr = if self.special_mask { self.isr & !self.imr } else { self.isr };
+            let isr = if self.special_mask {
+                self.isr & !self.imr
+            } else {
+                self.isr
+            };
             self.priority(isr).map(|p| self.input_at(p))
         };
         match value >> 5 {
@@ -387,20 +395,20 @@ impl Pic {
             return self.master.vector(7);
         };
         self.master.accept(input);
-        let vector = if input == CASCADE && !self.master.single && self.master.cascade & 1 << CASCADE != 0
-        {
-            if self.slave.single || self.slave.cascade & 7 != CASCADE {
-                // No slave answers to this cascade address: the data bus floats.
-                0xFF
-            } else if let Some(slave_input) = self.slave.pending(false) {
-                self.slave.accept(slave_input);
-                self.slave.vector(slave_input)
+        let vector =
+            if input == CASCADE && !self.master.single && self.master.cascade & 1 << CASCADE != 0 {
+                if self.slave.single || self.slave.cascade & 7 != CASCADE {
+                    // No slave answers to this cascade address: the data bus floats.
+                    0xFF
+                } else if let Some(slave_input) = self.slave.pending(false) {
+                    self.slave.accept(slave_input);
+                    self.slave.vector(slave_input)
+                } else {
+                    self.slave.vector(7)
+                }
             } else {
-                self.slave.vector(7)
-            }
-        } else {
-            self.master.vector(input)
-        };
+                self.master.vector(input)
+            };
         self.update_cascade();
         vector
     }
@@ -590,7 +598,11 @@ mod tests {
         pic.set_irq(3, true);
         assert_eq!(pic.acknowledge(), 0x43);
         pic.write(0x20, 0x0B);
-        assert_eq!(pic.read(0x20), 0x00, "automatic EOI leaves nothing in service");
+        assert_eq!(
+            pic.read(0x20),
+            0x00,
+            "automatic EOI leaves nothing in service"
+        );
         // Poll: the read returns the request and takes it into service.
         pic.set_irq(6, true);
         pic.write(0x20, 0x0C);

@@ -88,11 +88,15 @@ fn next_change(mode: u8, n: u64, e: u64) -> Option<u64> {
 }
 
 fn bcd_to_binary(value: u16) -> u32 {
-    (0..4).fold(0, |acc, digit| acc * 10 + u32::from(value >> (12 - 4 * digit) & 0xF))
+    (0..4).fold(0, |acc, digit| {
+        acc * 10 + u32::from(value >> (12 - 4 * digit) & 0xF)
+    })
 }
 
 fn binary_to_bcd(value: u32) -> u16 {
-    (0..4).fold(0, |acc, digit| acc | ((value / 10u32.pow(digit) % 10) as u16) << (4 * digit))
+    (0..4).fold(0, |acc, digit| {
+        acc | ((value / 10u32.pow(digit) % 10) as u16) << (4 * digit)
+    })
 }
 
 impl Channel {
@@ -142,7 +146,11 @@ impl Channel {
         } else {
             u32::from(self.cr)
         };
-        if value == 0 { self.modulus() as u32 } else { value }
+        if value == 0 {
+            self.modulus() as u32
+        } else {
+            value
+        }
     }
 
     /// The count and run state in force at tick `t` (a pending reload may have happened).
@@ -223,7 +231,11 @@ impl Channel {
                 // Counts down by two through each half; odd counts run from n - 1.
                 let high = n.div_ceil(2);
                 let position = e % n;
-                let k = if position < high { position } else { position - high };
+                let k = if position < high {
+                    position
+                } else {
+                    position - high
+                };
                 (n & !1) - 2 * k
             }
             (Some(e), _) => {
@@ -503,7 +515,7 @@ impl Pit {
 
     pub fn read_61(&mut self, now: u64) -> u8 {
         let t = self.sync(now);
-        let refresh = (t / REFRESH_TICKS & 1) as u8;
+        let refresh = ((t / REFRESH_TICKS) & 1) as u8;
         self.port61 | refresh << 4 | u8::from(self.channels[2].out(t)) << 5
     }
 

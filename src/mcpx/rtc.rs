@@ -77,7 +77,11 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let march_month = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * march_month + 2) / 5 + 1;
-    let month = if march_month < 10 { march_month + 3 } else { march_month - 9 };
+    let month = if march_month < 10 {
+        march_month + 3
+    } else {
+        march_month - 9
+    };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
@@ -264,7 +268,11 @@ impl Rtc {
 
     fn encode(&self, value: i64) -> u8 {
         let value = value.rem_euclid(100) as u8;
-        if self.binary() { value } else { (value / 10) << 4 | value % 10 }
+        if self.binary() {
+            value
+        } else {
+            ((value / 10) << 4) | (value % 10)
+        }
     }
 
     fn decode(&self, byte: u8) -> i64 {
@@ -417,7 +425,10 @@ impl Rtc {
         match index {
             _ if Self::is_time_register(index) && self.updating() => {
                 let bytes = self.time_bytes(self.seconds(t));
-                bytes.iter().find(|(i, _)| *i == index).map_or(0, |(_, v)| *v)
+                bytes
+                    .iter()
+                    .find(|(i, _)| *i == index)
+                    .map_or(0, |(_, v)| *v)
             }
             REG_A => self.cmos[REG_A] | if self.update_in_progress(t) { 0x80 } else { 0 },
             REG_C => {
@@ -580,7 +591,14 @@ mod tests {
         let mut rtc = Rtc::new(0);
         let t0 = CLOCK_HZ / 4;
         set(&mut rtc, t0, 0x0B, B_24H | B_SET);
-        for (index, value) in [(0, 0x45), (2, 0x59), (4, 0x23), (7, 0x31), (8, 0x12), (9, 0x09)] {
+        for (index, value) in [
+            (0, 0x45),
+            (2, 0x59),
+            (4, 0x23),
+            (7, 0x31),
+            (8, 0x12),
+            (9, 0x09),
+        ] {
             set(&mut rtc, t0, index, value);
         }
         assert_eq!(reg(&mut rtc, 5 * CLOCK_HZ, 0), 0x45, "frozen while SET");
@@ -707,7 +725,10 @@ mod tests {
         copy.state(&mut State::saving(&mut again));
         assert_eq!(bytes, again);
         assert_eq!(copy.next_event(), rtc.next_event());
-        assert_eq!(clock(&mut copy, 7 * CLOCK_HZ), clock(&mut rtc, 7 * CLOCK_HZ));
+        assert_eq!(
+            clock(&mut copy, 7 * CLOCK_HZ),
+            clock(&mut rtc, 7 * CLOCK_HZ)
+        );
     }
 
     #[test]
