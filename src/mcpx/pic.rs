@@ -238,7 +238,9 @@ impl Chip {
     fn icw1(&mut self, value: u8) {
         // The datasheet's initialisation: edge sense reset (a line already high must fall and
         // rise again), mask cleared, IR7 lowest, status read on the IRR, special mask off,
-        // slave address 7, and the ICW4 functions off until an ICW4 says otherwise.
+        // slave address 7, and the ICW4 functions off until an ICW4 says otherwise. The ISR
+        // is cleared too (the datasheet is silent; QEMU does so), so a re-initialisation
+        // cannot leave an input blocked forever.
         self.needs_icw4 = value & 0x01 != 0;
         self.single = value & 0x02 != 0;
         self.level_all = value & 0x08 != 0;

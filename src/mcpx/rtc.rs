@@ -40,6 +40,8 @@ const REG_D: usize = 0x0D;
 const CENTURY: usize = 0x7F;
 
 const B_SET: u8 = 0x80;
+const B_PIE: u8 = 0x40;
+const B_AIE: u8 = 0x20;
 const B_UIE: u8 = 0x10;
 const B_BINARY: u8 = 0x04;
 const B_24H: u8 = 0x02;
@@ -189,9 +191,9 @@ impl Rtc {
         }
         let t = self.seen;
         let b = self.cmos[REG_B];
-        let periodic = (b & C_PF != 0).then(|| self.next_periodic(t)).flatten();
-        let update = (b & C_UF != 0 && self.updating()).then(|| self.next_update(t));
-        let alarm = (b & C_AF != 0 && self.updating())
+        let periodic = (b & B_PIE != 0).then(|| self.next_periodic(t)).flatten();
+        let update = (b & B_UIE != 0 && self.updating()).then(|| self.next_update(t));
+        let alarm = (b & B_AIE != 0 && self.updating())
             .then(|| {
                 let delay = self.alarm_delay(self.seconds(t))?;
                 let secs = u64::try_from(delay - 1).ok()?;
@@ -641,7 +643,7 @@ mod tests {
     #[test]
     fn periodic_interrupt_rate() {
         let mut rtc = Rtc::new(0);
-        set(&mut rtc, 0, 0x0B, B_24H | 0x40); // PIE, 1024 Hz
+        set(&mut rtc, 0, 0x0B, B_24H | B_PIE); // 1024 Hz
         assert!(!rtc.irq());
         assert_eq!(rtc.next_event(), Some(at(32)));
         rtc.tick(at(32));
@@ -678,7 +680,7 @@ mod tests {
         set(&mut rtc, 0, 0x05, 0xC0);
         set(&mut rtc, 0, 0x03, 0x00);
         set(&mut rtc, 0, 0x01, 0x30);
-        set(&mut rtc, 0, 0x0B, B_24H | 0x20);
+        set(&mut rtc, 0, 0x0B, B_24H | B_AIE);
         assert_eq!(rtc.next_event(), Some(30 * CLOCK_HZ));
         rtc.tick(29 * CLOCK_HZ);
         assert!(!rtc.irq());
@@ -714,7 +716,7 @@ mod tests {
     #[test]
     fn state_round_trip() {
         let mut rtc = Rtc::new(secs(2005, 5, 5, 5, 5, 5));
-        set(&mut rtc, 100, 0x0B, B_24H | 0x40);
+        set(&mut rtc, 100, 0x0B, B_24H | B_PIE);
         set(&mut rtc, 100, 0x40, 0x77);
         rtc.tick(CLOCK_HZ / 3);
         let mut bytes = Vec::new();
