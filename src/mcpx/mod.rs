@@ -12,11 +12,16 @@
 //! - interrupt outputs are levels the board reads after every access and tick;
 //! - state is saved and loaded through [`crate::machine::state::Snapshot`].
 
+pub mod acpi;
 pub mod adm1032;
 pub mod eeprom;
 pub mod hle;
 pub mod pci;
+pub mod pic;
+pub mod pit;
+pub mod rtc;
 pub mod smbus;
 pub mod smc;
+pub mod superio;
 pub mod video_encoder;
 pub mod xcode;
