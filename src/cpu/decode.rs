@@ -13,7 +13,7 @@ use iced_x86::{
     Code, CpuidFeature, Decoder, DecoderError, DecoderOptions, FlowControl, Instruction, Mnemonic,
 };
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// The longest x86 instruction.
 const MAX_INSTRUCTION: usize = 15;
@@ -107,7 +107,7 @@ pub struct Block {
 
 /// What `fetch_block` found at EIP.
 pub enum Fetched {
-    Cached(Rc<Block>),
+    Cached(Arc<Block>),
     /// An instruction that crosses a page boundary: decoded afresh each time, never cached,
     /// because its second page can be remapped independently.
     Single(Instruction),
@@ -151,7 +151,7 @@ impl std::hash::Hasher for AddressHasher {
 /// Decoded blocks by (physical address, 32-bit code) and the pages that hold them.
 #[derive(Default)]
 pub struct CodeCache {
-    blocks: HashMap<(u32, bool), Rc<Block>, AddressHash>,
+    blocks: HashMap<(u32, bool), Arc<Block>, AddressHash>,
     pages: HashMap<u32, Vec<(u32, bool)>, AddressHash>,
     /// Bumped whenever blocks are dropped, so a running block knows it may be stale.
     pub generation: u64,
@@ -225,7 +225,7 @@ impl Cpu {
                 .fetch_across_pages(bus, linear, &mut bytes, in_page, bitness)
                 .map(Fetched::Single);
         }
-        let block = Rc::new(Block { instructions });
+        let block = Arc::new(Block { instructions });
         self.code.blocks.insert((phys, code32), block.clone());
         self.code
             .pages

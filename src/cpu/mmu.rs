@@ -6,11 +6,11 @@
 //! entries) or a paging-mode change flushes it. It is direct-mapped and large enough that
 //! capacity evictions are rare; software must not depend on them, as on hardware.
 
-use crate::machine::state::{Snapshot, State};
 use super::Cpu;
 use super::bus::Bus;
 use super::fault::{Fault, Result, pf};
 use super::state::{cr0, cr4};
+use crate::machine::state::{Snapshot, State};
 
 /// Why memory is accessed, which decides the permission checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -38,7 +38,12 @@ impl Snapshot for Cpu {
             s.u16(&mut r.sign_exp);
             s.u64(&mut r.mantissa);
         }
-        for v in [&mut fpu.control, &mut fpu.status, &mut fpu.tags, &mut fpu.opcode] {
+        for v in [
+            &mut fpu.control,
+            &mut fpu.status,
+            &mut fpu.tags,
+            &mut fpu.opcode,
+        ] {
             s.u16(v);
         }
         s.u32(&mut fpu.ip);

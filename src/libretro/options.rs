@@ -8,9 +8,12 @@ use crate::mcpx::eeprom::{Region, Revision, VideoStandard};
 use crate::mcpx::smc::AvPack;
 use crate::mcpx::video_encoder::Encoder;
 use rust_libretro_sys as sys;
-use std::ffi::{CStr, CString, c_char, c_uint};
+use std::ffi::{CStr, CString, c_uint};
 use std::path::Path;
 use std::ptr;
+
+/// At most this many values per option (the libretro header's limit, less the terminator).
+const MAX_VALUES: usize = 127;
 
 pub const FLASH_BIOS: &CStr = c"oxbox_flash_bios";
 pub const RAM: &CStr = c"oxbox_ram";
@@ -78,7 +81,10 @@ fn definitions(system_dir: Option<&Path>) -> Vec<Definition> {
             info: c"64 MiB as on retail consoles, or 128 MiB as on development kits (some \
                 homebrew and debug BIOSes use it). Restarts the console.",
             category: HARDWARE,
-            values: choices(&[("64", "64 MiB (retail)"), ("128", "128 MiB (development kit)")]),
+            values: choices(&[
+                ("64", "64 MiB (retail)"),
+                ("128", "128 MiB (development kit)"),
+            ]),
         },
         Definition {
             key: ENCODER,
@@ -161,7 +167,12 @@ fn definitions(system_dir: Option<&Path>) -> Vec<Definition> {
                 EEPROM: each number is a different console, always the same one.",
             category: EEPROM,
             values: (1..=8)
-                .map(|n| (env::c_string(&n.to_string()), env::c_string(&format!("Console {n}"))))
+                .map(|n| {
+                    (
+                        env::c_string(&n.to_string()),
+                        env::c_string(&format!("Console {n}")),
+                    )
+                })
                 .collect(),
         },
     ]
@@ -204,8 +215,16 @@ fn declare_v2(definitions: &[Definition]) -> bool {
         info: info.as_ptr(),
     };
     let mut categories = [
-        category(FILES, c"System files", c"Which of your own firmware files to boot."),
-        category(HARDWARE, c"Hardware", c"The console's memory, video and SMC."),
+        category(
+            FILES,
+            c"System files",
+            c"Which of your own firmware files to boot.",
+        ),
+        category(
+            HARDWARE,
+            c"Hardware",
+            c"The console's memory, video and SMC.",
+        ),
         category(EEPROM, c"EEPROM", c"What a newly created EEPROM holds."),
         // SAFETY: the all-null category ends the list, as the header specifies.
         unsafe { std::mem::zeroed() },
@@ -256,7 +275,11 @@ fn declare_variables(definitions: &[Definition]) {
         .iter()
         .map(|d| {
             let values: Vec<&str> = d.values.iter().filter_map(|v| v.0.to_str().ok()).collect();
-            env::c_string(&format!("{}; {}", d.desc.to_string_lossy(), values.join("|")))
+            env::c_string(&format!(
+                "{}; {}",
+                d.desc.to_string_lossy(),
+                values.join("|")
+            ))
         })
         .collect();
     let mut variables: Vec<sys::retro_variable> = definitions

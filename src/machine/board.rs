@@ -70,7 +70,7 @@ pub struct Board {
 impl Board {
     pub fn new(config: BoardConfig) -> Board {
         let mut board = Board {
-            ram: vec![0; config.ram_mib as usize << 20],
+            ram: vec![0; (config.ram_mib as usize) << 20],
             shadow: None,
             pci: Pci::new(),
             pic: Pic::default(),
@@ -174,7 +174,8 @@ impl Board {
     fn schedule(&mut self) {
         self.events.schedule(Event::Pit, self.pit.next_event());
         self.events.schedule(Event::Rtc, self.rtc.next_event());
-        self.events.schedule(Event::AcpiTimer, self.acpi.next_event());
+        self.events
+            .schedule(Event::AcpiTimer, self.acpi.next_event());
         self.events.schedule(Event::Smbus, self.smbus.next_event());
     }
 
@@ -191,7 +192,10 @@ impl Board {
         raise(8, self.rtc.irq());
         // Routed sources: a routing value of 0 leaves the source unconnected.
         let routing = self.pci.config(Function::Lpc, pci::lpc::ACPI_IRQ_ROUTING);
-        for (line, level) in [(routing & 0xFF, self.acpi.sci()), (routing >> 8 & 0xFF, self.smbus.irq())] {
+        for (line, level) in [
+            (routing & 0xFF, self.acpi.sci()),
+            (routing >> 8 & 0xFF, self.smbus.irq()),
+        ] {
             raise(if line == 0 { 16 } else { line }, level);
         }
         for line in 0..16 {
@@ -313,7 +317,11 @@ const MMIO_BARS: [(Function, usize); 7] = [
 ];
 
 fn all_ones(size: usize) -> u32 {
-    if size >= 4 { u32::MAX } else { (1 << (8 * size)) - 1 }
+    if size >= 4 {
+        u32::MAX
+    } else {
+        (1 << (8 * size)) - 1
+    }
 }
 
 impl Bus for Board {

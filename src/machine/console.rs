@@ -12,14 +12,14 @@
 use super::board::{Board, BoardConfig};
 use super::state::{Snapshot, State};
 use super::timing::{FIELD_RATE_DEN, FIELD_RATE_NUM};
-use crate::cpu::{CLOCK_HZ, Cpu, Stop};
+use crate::cpu::{Bus, CLOCK_HZ, Cpu, Stop};
 use crate::mcpx::hle::{BootRom, Outcome};
 use crate::mcpx::smc::PowerRequest;
 
 /// CPU cycles from power-on to the start of field `n` (exact: no drift over any run).
 pub fn field_start(n: u64) -> u64 {
-    (u128::from(n) * u128::from(CLOCK_HZ) * u128::from(FIELD_RATE_DEN)
-        / u128::from(FIELD_RATE_NUM)) as u64
+    (u128::from(n) * u128::from(CLOCK_HZ) * u128::from(FIELD_RATE_DEN) / u128::from(FIELD_RATE_NUM))
+        as u64
 }
 
 /// What the console is doing.
@@ -97,7 +97,8 @@ impl Console {
                         self.cpu.cycles = self.cpu.cycles.max(self.board.next_event().min(end))
                     }
                     Stop::Shutdown => {
-                        self.log.push("CPU shutdown (triple fault): the board resets".into());
+                        self.log
+                            .push("CPU shutdown (triple fault): the board resets".into());
                         self.power_on();
                     }
                 },

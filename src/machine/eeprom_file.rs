@@ -104,16 +104,16 @@ impl EepromFile {
         let Some(path) = &self.path else {
             return Ok(());
         };
-        let write = || -> std::io::Result<()> {
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            std::fs::write(path, contents)
-        };
-        write().map_err(|e| {
+        let written = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(path, contents));
+        if let Err(e) = written {
             let why = format!("EEPROM {} cannot be written ({e})", path.display());
+            // Stop trying: the guest may write often, and one message is enough.
             self.path = None;
-            why
-        })
+            return Err(why);
+        }
+        Ok(())
     }
 }

@@ -158,7 +158,9 @@ impl Machine {
 
     /// Lines the guest printed (debug UART and console port) since the last call.
     pub fn take_guest_log(&mut self) -> Vec<String> {
-        self.console.as_mut().map_or_else(Vec::new, Console::take_log)
+        self.console
+            .as_mut()
+            .map_or_else(Vec::new, Console::take_log)
     }
 
     /// A CRC-32 of guest RAM (0 without a console), for determinism checks.

@@ -17,14 +17,20 @@ pub const HEADER_LEN: usize = 8 + 4 + 4 + 8 + 4;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Error {
     /// Shorter than a header, or shorter than the header says.
-    Truncated { have: usize, need: usize },
+    Truncated {
+        have: usize,
+        need: usize,
+    },
     NotAState,
     Version(u32),
     /// Saved by a console configured differently (RAM size, firmware, boot path).
     OtherConfiguration,
     Corrupt,
     /// The buffer the frontend offers is too small.
-    BufferTooSmall { have: usize, need: usize },
+    BufferTooSmall {
+        have: usize,
+        need: usize,
+    },
 }
 
 impl fmt::Display for Error {
@@ -122,8 +128,14 @@ mod tests {
     #[test]
     fn every_damage_is_named() {
         let good = sealed();
-        assert!(matches!(open(7, 5, &good[..10]), Err(Error::Truncated { .. })));
-        assert!(matches!(open(7, 5, &good[..good.len() - 1]), Err(Error::Truncated { .. })));
+        assert!(matches!(
+            open(7, 5, &good[..10]),
+            Err(Error::Truncated { .. })
+        ));
+        assert!(matches!(
+            open(7, 5, &good[..good.len() - 1]),
+            Err(Error::Truncated { .. })
+        ));
         assert_eq!(open(8, 5, &good), Err(Error::OtherConfiguration));
         assert_eq!(open(7, 6, &good), Err(Error::OtherConfiguration));
         let mut bad = good.clone();

@@ -103,7 +103,9 @@ fn layouts() -> Vec<Layout> {
                 rows: 0,
             });
         } else {
-            let layout = out.last_mut().expect("pci_config.txt: data before a function");
+            let layout = out
+                .last_mut()
+                .expect("pci_config.txt: data before a function");
             for (i, w) in words.iter().enumerate() {
                 let at = layout.rows * 32 + i * 4;
                 layout.config[at..at + 4].copy_from_slice(&hex(w).to_le_bytes());
@@ -178,7 +180,11 @@ impl Pci {
                     if !bridge {
                         let at = BAR0 + i * 4;
                         let value = u32::from_le_bytes(reset[at..at + 4].try_into().unwrap());
-                        let kept = if *mask == 0 { 0 } else { value & 0xF & !(mask & !0xF) };
+                        let kept = if *mask == 0 {
+                            0
+                        } else {
+                            value & 0xF & !(mask & !0xF)
+                        };
                         reset[at..at + 4].copy_from_slice(&kept.to_le_bytes());
                     }
                 }
@@ -274,7 +280,15 @@ impl Pci {
     }
 
     /// Writes `size` bytes of configuration space through each register's writable bits.
-    pub fn write(&mut self, bus: u8, device: u8, function: u8, reg: usize, size: usize, value: u32) {
+    pub fn write(
+        &mut self,
+        bus: u8,
+        device: u8,
+        function: u8,
+        reg: usize,
+        size: usize,
+        value: u32,
+    ) {
         let Some(i) = self.find(bus, device, function) else {
             return;
         };
@@ -334,7 +348,11 @@ fn decode(address: u32) -> (u8, u8, u8, usize) {
 }
 
 fn size_mask(size: usize) -> u32 {
-    if size >= 4 { u32::MAX } else { (1 << (8 * size)) - 1 }
+    if size >= 4 {
+        u32::MAX
+    } else {
+        (1 << (8 * size)) - 1
+    }
 }
 
 impl Snapshot for Pci {
@@ -396,9 +414,16 @@ mod tests {
         write(&mut pci, 1, 0, 0, 0x10, u32::MAX);
         assert_eq!(read(&mut pci, 1, 0, 0, 0x10), 0xFF00_0000);
         write(&mut pci, 1, 0, 0, 0x10, 0xFD00_0000);
-        assert_eq!(pci.memory_bar(Function::Nv2a, 0), None, "memory decode is off");
+        assert_eq!(
+            pci.memory_bar(Function::Nv2a, 0),
+            None,
+            "memory decode is off"
+        );
         write(&mut pci, 1, 0, 0, 0x04, 2);
-        assert_eq!(pci.memory_bar(Function::Nv2a, 0), Some((0xFD00_0000, 0x0100_0000)));
+        assert_eq!(
+            pci.memory_bar(Function::Nv2a, 0),
+            Some((0xFD00_0000, 0x0100_0000))
+        );
         // The SMBus host's I/O BAR1: 16 ports.
         write(&mut pci, 0, 1, 1, 0x14, 0xC001);
         write(&mut pci, 0, 1, 1, 0x04, 1);

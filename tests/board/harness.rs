@@ -128,7 +128,12 @@ impl Drop for Scratch {
 }
 
 /// A machine on `flash` (and an MCPX ROM if given), in a scratch directory of its own.
-pub fn machine(name: &str, flash: &[u8], mcpx: Option<&[u8]>, config: Config) -> (Machine, Scratch) {
+pub fn machine(
+    name: &str,
+    flash: &[u8],
+    mcpx: Option<&[u8]>,
+    config: Config,
+) -> (Machine, Scratch) {
     let scratch = Scratch::new(name);
     scratch.put(FLASH_FILE, flash);
     if let Some(rom) = mcpx {

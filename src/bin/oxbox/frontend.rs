@@ -181,7 +181,7 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
     })?;
     // SAFETY: calling the core's entry points in the order the libretro API prescribes, with
     // callbacks that match their declared signatures.
-    unsafe {
+    let state_crc32 = unsafe {
         let version = (api.api_version)();
         if version != sys::RETRO_API_VERSION {
             return Err(format!(
@@ -244,8 +244,8 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
         }
         let state_size = (api.serialize_size)();
         if let Some(path) = &settings.load_state {
-            let data = std::fs::read(path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let data =
+                std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             if !(api.unserialize)(data.as_ptr().cast(), data.len()) {
                 return Err(format!("the core refused the state {}", path.display()));
             }
@@ -291,7 +291,8 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
         }
         (api.unload_game)();
         (api.deinit)();
-    }
+        state_crc32
+    };
     Ok(with(|s| {
         s.headless = None;
         Outcome {
