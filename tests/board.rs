@@ -89,7 +89,7 @@ fn frame_record(machine: &mut Machine, frames: u64) -> Vec<(u32, u32)> {
     (0..frames)
         .map(|_| {
             machine.run_frame(&pads);
-            let whole = if machine.frame_count() % 10 == 0 {
+            let whole = if machine.frame_count().is_multiple_of(10) {
                 machine.save_state(&mut state);
                 crc32fast::hash(&state)
             } else {
@@ -162,7 +162,8 @@ fn bad_states_are_refused_and_the_machine_runs_on_unchanged() {
     );
     let mut other_ram = Vec::new();
     big.save_state(&mut other_ram);
-    let cases: [(&str, &[u8], fn(&Error) -> bool); 5] = [
+    type Expect = fn(&Error) -> bool;
+    let cases: [(&str, &[u8], Expect); 5] = [
         ("empty", &[], |e| matches!(e, Error::Truncated { .. })),
         ("truncated", &good[..good.len() - 1], |e| {
             matches!(e, Error::Truncated { .. })

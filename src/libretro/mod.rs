@@ -277,6 +277,8 @@ pub extern "C" fn retro_serialize_size() -> usize {
     })
 }
 
+/// # Safety
+/// `data` must point to `size` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn retro_serialize(data: *mut c_void, size: usize) -> bool {
     guard("retro_serialize", false, || {
@@ -296,6 +298,8 @@ pub unsafe extern "C" fn retro_serialize(data: *mut c_void, size: usize) -> bool
     })
 }
 
+/// # Safety
+/// `data` must point to `size` readable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn retro_unserialize(data: *const c_void, size: usize) -> bool {
     guard("retro_unserialize", false, || {

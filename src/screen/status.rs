@@ -228,7 +228,7 @@ mod tests {
         let dir = std::env::temp_dir().join("oxbox-status-screen");
         let fw = Firmware::locate(Some(&dir), DEFAULT_FLASH_FILE);
         let mut frame = Frame::new(1, 1, 0);
-        draw(&mut frame, &fw, &[Gamepad::default(); 4], 0);
+        draw(&mut frame, &fw, None, &[Gamepad::default(); 4], 0);
         assert_eq!((frame.width, frame.height), (WIDTH, HEIGHT));
         assert!(shows(&frame, "mcpx_1.0.bin", TEXT));
         assert!(shows(&frame, "Complex_4627.bin", TEXT));
@@ -250,7 +250,7 @@ mod tests {
         };
         pad.analog[Analog::A as usize] = 200;
         let mut frame = Frame::new(1, 1, 0);
-        draw(&mut frame, &fw, &[pad, Gamepad::default()], 0);
+        draw(&mut frame, &fw, None, &[pad, Gamepad::default()], 0);
         assert!(shows(&frame, "A 200  B 000", TEXT));
         assert!(shows(&frame, "Left -32768,+32767", TEXT));
         assert!(shows(&frame, "Start", TEXT));
@@ -269,9 +269,16 @@ mod tests {
         .unwrap();
         let fw = Firmware::locate(Some(&dir), DEFAULT_FLASH_FILE);
         let mut frame = Frame::new(1, 1, 0);
-        draw(&mut frame, &fw, &[Gamepad::default(); 4], 0);
+        draw(
+            &mut frame,
+            &fw,
+            Some("Running: EIP 00001234"),
+            &[Gamepad::default(); 4],
+            0,
+        );
         std::fs::remove_dir_all(&dir).unwrap();
-        assert!(shows(&frame, "Your firmware is in place.", TEXT));
+        assert!(shows(&frame, "The console runs your flash image.", TEXT));
+        assert!(shows(&frame, "Running: EIP 00001234", AMBER));
         assert!(shows(&frame, "found (unknown dump)", GREEN));
         assert!(shows(&frame, "found (1024 KiB)", GREEN));
         let flash_path = dir.join("xbox").join(DEFAULT_FLASH_FILE);

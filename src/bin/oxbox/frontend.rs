@@ -242,7 +242,7 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
             };
             (api.set_controller_port_device)(port as c_uint, device);
         }
-        let state_size = (api.serialize_size)();
+        let mut state_size = (api.serialize_size)();
         if let Some(path) = &settings.load_state {
             let data =
                 std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -274,6 +274,11 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
             (api.run)();
             if let Some(error) = with(|s| s.error.take()) {
                 return Err(format!("frame {frame}: {error}"));
+            }
+            // A changed option may rebuild the console, and a new configuration has a state
+            // size of its own; otherwise the size must never change.
+            if settings.option_changes.iter().any(|c| c.0 == frame) {
+                state_size = (api.serialize_size)();
             }
             if let Some((_, path)) = settings.save_state_at.as_ref().filter(|s| s.0 == frame + 1) {
                 let state = save_state(api, state_size)?;
