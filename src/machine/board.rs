@@ -181,6 +181,11 @@ impl Board {
 
     /// Recomputes the PIC's inputs from the devices' interrupt outputs.
     fn update_interrupts(&mut self) {
+        // The SMC holds EXTSMI# while it has an interrupt reason for the kernel; the ACPI
+        // block latches it as a general-purpose event.
+        if self.smbus.smc().interrupt_pending() {
+            self.acpi.raise_extsmi();
+        }
         let mut lines = 0u16;
         let mut raise = |line: u32, level: bool| {
             if level && line < 16 {
@@ -406,14 +411,17 @@ impl Bus for Board {
 impl Snapshot for Board {
     fn state(&mut self, s: &mut State) {
         s.bytes(&mut self.ram);
-        let mut shadowed = self.shadow.is_some();
-        s.bool(&mut shadowed);
-        // The shadow's size is fixed by the flash image, which the state's header pins.
-        let window = self.flash.len().min(16 << 20);
-        let mut shadow = self.shadow.take().unwrap_or_else(|| vec![0; window]);
-        shadow.resize(window, 0);
-        s.bytes(&mut shadow);
-        self.shadow = (shadowed && self.mcpx.is_some()).then_some(shadow);
+        // The ROM-time flash shadow exists only on consoles with an MCPX ROM (the state's
+        // header pins which), and its size is the flash window's.
+        if self.mcpx.is_some() {
+            let mut shadowed = self.shadow.is_some();
+            s.bool(&mut shadowed);
+            let window = self.flash.len().min(16 << 20);
+            let mut shadow = self.shadow.take().unwrap_or_else(|| vec![0; window]);
+            shadow.resize(window, 0);
+            s.bytes(&mut shadow);
+            self.shadow = shadowed.then_some(shadow);
+        }
         self.pci.state(s);
         self.pic.state(s);
         self.pit.state(s);

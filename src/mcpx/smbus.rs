@@ -235,6 +235,10 @@ impl Smbus {
     }
 
     /// The SMC, for the board's tray, buttons and interrupt wiring.
+    pub fn smc(&self) -> &Smc {
+        &self.devices.smc
+    }
+
     pub fn smc_mut(&mut self) -> &mut Smc {
         &mut self.devices.smc
     }

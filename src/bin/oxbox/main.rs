@@ -2,6 +2,7 @@
 //! a user or a frontend would, and prints results anyone can rerun and compare.
 
 mod bench;
+mod bench_state;
 mod cpu_system;
 mod egl;
 mod frontend;
@@ -82,6 +83,9 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]).map(|()| ExitCode::SUCCESS),
         Some("testmachine") => testmachine::run(&args[1..]),
+        Some("bench") if args.get(1).map(String::as_str) == Some("board") => {
+            bench_state::run(&args[2..]).map(|()| ExitCode::SUCCESS)
+        }
         Some("bench") => bench::run(&args[1..]).map(|()| ExitCode::SUCCESS),
         Some("cpu-test") => match args.get(1).map(String::as_str) {
             Some("host-diff") => hostdiff::run(&args[2..]).map(|()| ExitCode::SUCCESS),
@@ -104,7 +108,7 @@ fn main() -> ExitCode {
                     test_i386::USAGE,
                     cpu_system::USAGE
                 ),
-                Some("bench") => print!("{}", bench::USAGE),
+                Some("bench") => print!("{}\n{}", bench::USAGE, bench_state::USAGE),
                 _ => print!("{USAGE}"),
             }
             Ok(ExitCode::SUCCESS)
