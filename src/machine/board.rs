@@ -435,3 +435,101 @@ impl Snapshot for Board {
         s.bool(&mut self.rom_was_hidden);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mcpx::eeprom::{self, Params, Revision};
+
+    fn board(mcpx: bool) -> Board {
+        Board::new(BoardConfig {
+            ram_mib: 64,
+            flash: (0..256 * 1024).map(|i| i as u8).collect(),
+            mcpx: mcpx.then_some([0xA5; MCPX_SIZE]),
+            smbus: SmbusConfig::new(eeprom::generate(&Params::from_seed(Revision::Retail10, 1))),
+            rtc_start: 0,
+        })
+    }
+
+    #[test]
+    fn the_rom_overlays_the_top_512_bytes_until_hidden() {
+        let mut b = board(true);
+        assert_eq!(b.read(MCPX_BASE, 4), 0xA5A5_A5A5);
+        assert_eq!(
+            b.read(MCPX_BASE - 4, 4),
+            0xFFFE_FDFC,
+            "flash just below the ROM"
+        );
+        // The ROM-time shadow is writable, as with the cache in write-back mode.
+        b.write(0xFFFF_D52C, 4, 0x1234_5678);
+        assert_eq!(b.read(0xFFFF_D52C, 4), 0x1234_5678);
+        b.io_write(0xCF8, 4, 0x8000_0880);
+        b.io_write(0xCFC, 4, 2);
+        assert_eq!(
+            b.next_event(),
+            0,
+            "the console must act on the hide at once"
+        );
+        assert!(b.take_rom_hidden());
+        assert_eq!(b.read(MCPX_BASE, 4), 0x0302_0100, "flash from the top");
+        assert_eq!(
+            b.read(0xFFFF_D52C, 4),
+            0x2F2E_2D2C,
+            "the write is gone with the shadow"
+        );
+    }
+
+    /// Every port and every address outside RAM, with any size and value, in any order:
+    /// nothing panics and RAM is reached only inside its bounds.
+    #[test]
+    fn hostile_accesses_never_panic() {
+        let mut b = board(true);
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut now = 0;
+        for _ in 0..200_000 {
+            let r = next();
+            let size = [1, 2, 4][(r % 3) as usize];
+            let value = (r >> 32) as u32;
+            now += r >> 60;
+            b.sync(now);
+            match (r >> 8) % 5 {
+                0 => {
+                    b.io_read((r >> 16) as u16, size);
+                }
+                1 => b.io_write((r >> 16) as u16, size, value),
+                // Ports where the devices live, so their registers get hit often.
+                2 => {
+                    let ports = [
+                        0x20, 0x21, 0xA0, 0xA1, 0x40, 0x43, 0x61, 0x70, 0x71, 0xCF8, 0xCFC,
+                    ];
+                    let port = ports[(r >> 16) as usize % ports.len()];
+                    b.io_write(port, size, value);
+                }
+                3 => {
+                    let addr = (value | 0x0400_0000) & !3;
+                    b.read(addr, size);
+                    b.write(addr, size, value);
+                }
+                _ => {
+                    if b.interrupt_pending() {
+                        b.acknowledge_interrupt();
+                    }
+                    b.run_events(now);
+                }
+            }
+        }
+        let mut bytes = Vec::new();
+        b.state(&mut State::saving(&mut bytes));
+        let mut other = board(true);
+        other.state(&mut State::loading(&bytes));
+        let mut again = Vec::new();
+        other.state(&mut State::saving(&mut again));
+        assert!(bytes == again, "a loaded board saves the same state");
+    }
+}

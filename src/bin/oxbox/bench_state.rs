@@ -20,7 +20,8 @@ milliseconds each).
 /// The flash: the visor jump to 0xFF001000 stored by X-codes, and the loop there.
 fn flash() -> Vec<u8> {
     let mut image = vec![0xFF; 256 * 1024];
-    let xcodes: [(u8, u32, u32); 3] = [(0x03, 0, 0x0010_00B8), (0x03, 4, 0x90E0_FFFF), (0xEE, 0, 0)];
+    let xcodes: [(u8, u32, u32); 3] =
+        [(0x03, 0, 0x0010_00B8), (0x03, 4, 0x90E0_FFFF), (0xEE, 0, 0)];
     for (i, (op, a, b)) in xcodes.into_iter().enumerate() {
         let at = 0x80 + 9 * i;
         image[at] = op;
@@ -43,7 +44,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
                     .and_then(|v| v.parse().ok())
                     .ok_or("--frames needs a number")?
             }
-            other => return Err(format!("bench board: unexpected argument {other}\n\n{USAGE}")),
+            other => {
+                return Err(format!(
+                    "bench board: unexpected argument {other}\n\n{USAGE}"
+                ));
+            }
         }
     }
     let dir = std::env::temp_dir().join(format!("oxbox-bench-board-{}", std::process::id()));
