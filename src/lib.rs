@@ -11,6 +11,7 @@ pub mod input;
 pub mod libretro;
 pub mod machine;
 pub mod mcpx;
+pub mod nv2a;
 pub mod md5;
 pub mod render;
 pub mod screen;
