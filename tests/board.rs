@@ -4,6 +4,8 @@
 
 #[path = "board/harness.rs"]
 mod harness;
+#[path = "board/timers.rs"]
+mod timers;
 
 use harness::*;
 use oxbox::cputest::asm::Cc;

@@ -307,3 +307,94 @@ pub fn ticker(a: &mut Asm) -> Result {
 pub const TICKER_SEED: u32 = 0x2000;
 pub const TICKER_COUNT: u32 = 0x2004;
 pub const TICKER_RING: u32 = 0x10000;
+
+/// Where [`enable_acpi`] puts the MCPX's ACPI power-management block (LPC BAR0).
+pub const ACPI_BASE: u16 = 0x8000;
+/// The PM timer: a read-only dword at the block's offset 8.
+pub const PM_TIMER: u16 = ACPI_BASE + 8;
+/// The PM timer's rate on the Xbox (not ACPI's 3.579545 MHz).
+pub const PM_TIMER_HZ: u32 = 3_375_000;
+
+/// Assigns the LPC bridge's (00:01.0) I/O BAR0 to [`ACPI_BASE`] and turns on its I/O decoding
+/// (clobbers EAX, ECX, EDX).
+pub fn enable_acpi(a: &mut Asm) -> Result {
+    pci_write(a, config_address(0, 1, 0, 0x10), u32::from(ACPI_BASE) | 1)?;
+    enable_io(a, config_address(0, 1, 0, 0x04))
+}
+
+/// Sets bit 0 (I/O space) of the command register at `command` (a configuration address),
+/// keeping the other command bits and writing zeros to the status half (clobbers EAX, ECX,
+/// EDX).
+pub fn enable_io(a: &mut Asm, command: u32) -> Result {
+    pci_read(a, command)?;
+    a.and(eax, 0xFFFF)?;
+    a.or(eax, 1)?;
+    a.mov(ecx, eax)?;
+    a.mov(eax, command)?;
+    a.mov(edx, 0xCF8u32)?;
+    a.out(dx, eax)?;
+    a.mov(eax, ecx)?;
+    a.mov(edx, 0xCFCu32)?;
+    a.out(dx, eax)?;
+    Ok(())
+}
+
+/// EAX = the PM timer (clobbers EDX). Needs [`enable_acpi`].
+pub fn pm_timer(a: &mut Asm) -> Result {
+    a.mov(dx, u32::from(PM_TIMER))?;
+    a.in_(eax, dx)?;
+    Ok(())
+}
+
+/// AL = CMOS/RTC register `index` through ports 0x70/0x71 (clobbers DX).
+pub fn cmos_read(a: &mut Asm, index: u8) -> Result {
+    outb(a, 0x70, index)?;
+    inb(a, 0x71)
+}
+
+/// Writes `value` to CMOS/RTC register `index` (clobbers AL, DX).
+pub fn cmos_write(a: &mut Asm, index: u8, value: u8) -> Result {
+    outb(a, 0x70, index)?;
+    outb(a, 0x71, value)
+}
+
+/// Fails `what` unless EAX lies in `expected` ± `tolerance` (wrapping arithmetic, so
+/// `expected` may be 0; clobbers EAX).
+pub fn check_near(a: &mut Asm, expected: u32, tolerance: u32, what: &str) -> Result {
+    a.sub(eax, expected.wrapping_sub(tolerance) as i32)?;
+    a.cmp(eax, (2 * tolerance + 1) as i32)?;
+    a.check(asm::Cc::B, what)
+}
+
+/// Makes every failed check of the program also print the EAX it failed with, as
+/// "check N failed: what (EAX=XXXXXXXX)", before halting for good.
+pub fn report_eax(a: &mut Asm) -> Result {
+    let routine = a.label();
+    let over = a.label();
+    a.jmp(over)?;
+    a.bind(routine)?;
+    // The failure stub left the failing EAX in EBX; print it without a stack.
+    a.print(" (EAX=")?;
+    a.mov(ecx, 8u32)?;
+    let digit = a.here()?;
+    a.rol(ebx, 4)?;
+    a.mov(al, bl)?;
+    a.and(al, 0x0F)?;
+    a.add(al, b'0' as i32)?;
+    a.cmp(al, b'9' as i32)?;
+    let decimal = a.label();
+    a.jbe(decimal)?;
+    a.add(al, (b'A' - b'9' - 1) as i32)?;
+    a.bind(decimal)?;
+    a.out(u32::from(asm::CONSOLE), al)?;
+    a.dec(ecx)?;
+    a.jnz(digit)?;
+    a.print(")\n")?;
+    a.cli()?;
+    let spin = a.here()?;
+    a.hlt()?;
+    a.jmp(spin)?;
+    a.bind(over)?;
+    a.set_report(routine);
+    Ok(())
+}
