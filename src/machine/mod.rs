@@ -49,7 +49,7 @@ pub struct Config {
 }
 
 /// 2001-11-15 00:00:00 UTC, the Xbox's North American launch, as seconds since 2000.
-pub const DEFAULT_RTC_START: u64 = 58_579_200;
+pub const DEFAULT_RTC_START: u64 = 59_097_600;
 
 impl Default for Config {
     fn default() -> Config {

@@ -652,8 +652,6 @@ fn rtc_keeps_time_from_the_configured_start() {
 /// With the default configuration the RTC shows 2001-11-15 00:00:00, a Thursday, as
 /// `oxbox::machine::DEFAULT_RTC_START` documents.
 #[test]
-#[ignore = "emulator bug: DEFAULT_RTC_START is 58,579,200 s, which is 2001-11-09 (a Friday), \
-            not the documented 2001-11-15 (59,097,600 s)"]
 fn the_default_rtc_start_is_the_launch_day() {
     assert_eq!(LAUNCH, 59_097_600);
     expect_pass("rtc-default", Config::default(), 10, |a| {
