@@ -17,6 +17,7 @@
 //! checks every access, so no guest value can reach host memory outside RAM and PRAMIN.
 
 pub mod dma;
+pub mod pgraph;
 
 /// PRAMIN, the NV2A's instance memory: 1 MiB.
 pub const PRAMIN_SIZE: usize = 1 << 20;
