@@ -381,18 +381,20 @@ impl Pgraph {
             _ => {}
         }
         let handled = match class {
-            Class::Beta1 => {
-                method == 0x300 && {
+            Class::Beta1 => match method {
+                0x300 => {
                     self.context.beta = context::beta_from_param(param);
                     true
                 }
-            }
-            Class::Beta4 => {
-                method == 0x300 && {
+                _ => false,
+            },
+            Class::Beta4 => match method {
+                0x300 => {
                     self.context.beta4 = param;
                     true
                 }
-            }
+                _ => false,
+            },
             Class::Clip => match method {
                 0x300 => {
                     self.context.clip[0] = param & 0xFFFF;
@@ -615,22 +617,8 @@ impl Pgraph {
                 }
             }
             CLEAR_SURFACE => self.clear(mem, param)?,
-            NO_OPERATION
-            | WAIT_FOR_IDLE
-            | SET_SURFACE_CLIP_HORIZONTAL
-            | SET_SURFACE_CLIP_VERTICAL
-            | SET_SURFACE_FORMAT
-            | SET_SURFACE_PITCH
-            | SET_SURFACE_COLOR_OFFSET
-            | SET_SURFACE_ZETA_OFFSET
-            | SET_CONTROL0
-            | SET_COLOR_MASK
-            | SET_SEMAPHORE_OFFSET
-            | SET_ZSTENCIL_CLEAR_VALUE
-            | SET_COLOR_CLEAR_VALUE
-            | SET_CLEAR_RECT_HORIZONTAL
-            | SET_CLEAR_RECT_VERTICAL => {}
-            // Everything else is 3D state, kept for the pipeline.
+            // The surface, clear and semaphore-offset methods act through their recorded
+            // parameters; everything else is 3D state, kept for the pipeline.
             _ => {}
         }
         Ok(true)
@@ -659,7 +647,7 @@ fn slot(channel: u32, subchannel: u32) -> usize {
 impl Engine for Pgraph {
     fn bind(&mut self, mem: &mut Memory, channel: u32, subchannel: u32, instance: u32) {
         let words: [u32; 4] =
-            std::array::from_fn(|k| read_u32(mem.pramin, instance as usize + 4 * k));
+            std::array::from_fn(|k| read_u32(mem.pramin, (instance as usize).wrapping_add(4 * k)));
         self.bindings[slot(channel, subchannel)] = Binding {
             instance,
             class: words[0] & 0xFF,

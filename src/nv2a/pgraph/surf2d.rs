@@ -10,8 +10,6 @@
 use crate::machine::state::State;
 use crate::nv2a::dma::DmaObject;
 
-use super::surface::expand;
-
 /// A 2D surface format (FORMAT method). The `_Z`/`_O` variants force their padding bits to
 /// zero/one on every write (xemu's blit does so for X8R8G8B8; abaire's hardware-run image
 /// blit tests show the zeroed alpha); Y formats are single-channel.
@@ -115,28 +113,6 @@ impl Format2d {
         };
         let (keep, set) = self.forced();
         packed & keep | set
-    }
-
-    /// Unpacks a pixel to A8R8G8B8 (formats without alpha read as opaque).
-    pub fn unpack_argb(self, pixel: u32) -> u32 {
-        let c = self.components();
-        let argb = if c.len() == 1 {
-            let (_, bits) = c[0];
-            let y = if bits > 8 {
-                pixel >> (bits - 8) & 0xFF
-            } else {
-                pixel & 0xFF
-            };
-            y << 16 | y << 8 | y
-        } else {
-            c.iter().enumerate().fold(0, |acc, (i, &(shift, bits))| {
-                acc | expand(pixel >> shift, bits) << (8 * i)
-            })
-        };
-        let alpha = self
-            .alpha()
-            .map_or(0xFF, |(shift, bits)| expand(pixel >> shift, bits));
-        argb | alpha << 24
     }
 }
 
