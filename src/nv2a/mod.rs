@@ -18,6 +18,7 @@
 
 pub mod dma;
 pub mod pfifo;
+pub mod pgraph;
 pub mod pmc;
 pub mod ramht;
 
