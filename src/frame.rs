@@ -101,16 +101,8 @@ impl PixelFormat {
     /// byte 0.
     pub fn to_xrgb(self, value: u32) -> u32 {
         let (r, g, b) = match self {
-            PixelFormat::X1R5G5B5 => (
-                expand5(value >> 10),
-                expand5(value >> 5),
-                expand5(value),
-            ),
-            PixelFormat::R5G6B5 => (
-                expand5(value >> 11),
-                expand6(value >> 5),
-                expand5(value),
-            ),
+            PixelFormat::X1R5G5B5 => (expand5(value >> 10), expand5(value >> 5), expand5(value)),
+            PixelFormat::R5G6B5 => (expand5(value >> 11), expand6(value >> 5), expand5(value)),
             PixelFormat::X8R8G8B8 => return value & 0x00FF_FFFF,
         };
         u32::from(r) << 16 | u32::from(g) << 8 | u32::from(b)
@@ -174,7 +166,13 @@ impl RawFrame {
 
     /// The borrowed view a presenter draws, if the frame is consistent (see [`Pixels::new`]).
     pub fn view(&self) -> Option<Pixels<'_>> {
-        Pixels::new(self.width, self.height, self.pitch, self.format, &self.bytes)
+        Pixels::new(
+            self.width,
+            self.height,
+            self.pitch,
+            self.format,
+            &self.bytes,
+        )
     }
 
     /// The stored value of the pixel at (x, y), if the frame holds it.
@@ -224,7 +222,9 @@ impl<'a> Pixels<'a> {
         bytes: &'a [u8],
     ) -> Option<Pixels<'a>> {
         let row = width.checked_mul(format.bytes_per_pixel())?;
-        let needed = pitch.checked_mul(height.checked_sub(1)?)?.checked_add(row)?;
+        let needed = pitch
+            .checked_mul(height.checked_sub(1)?)?
+            .checked_add(row)?;
         (width > 0 && pitch >= row && bytes.len() >= needed).then_some(Pixels {
             width,
             height,
@@ -385,6 +385,14 @@ mod tests {
         if cfg!(target_endian = "little") {
             assert_eq!(frame.as_pixels().unwrap().to_frame(), frame);
         }
-        assert!(Frame { width: 2, height: 2, pixels: vec![0; 3] }.as_pixels().is_none());
+        assert!(
+            Frame {
+                width: 2,
+                height: 2,
+                pixels: vec![0; 3]
+            }
+            .as_pixels()
+            .is_none()
+        );
     }
 }

@@ -118,7 +118,10 @@ pub fn present(frame: &Frame) -> bool {
 
 /// Draws a scan-out picture (the guest's pixels in their own format) into the frontend's
 /// framebuffer. False when there is no usable context.
-#[allow(dead_code, reason = "for the machine's scan-out, which mod.rs does not show yet")]
+#[allow(
+    dead_code,
+    reason = "for the machine's scan-out, which mod.rs does not show yet"
+)]
 pub fn present_pixels(pixels: Pixels) -> bool {
     with_presenter(|gl, presenter, target| presenter.draw_pixels(gl, target, pixels))
 }

@@ -17,6 +17,13 @@
 //! checks every access, so no guest value can reach host memory outside RAM and PRAMIN.
 
 pub mod dma;
+pub mod pcrtc;
+pub mod pfb;
+pub mod pramdac;
+pub mod ptimer;
+pub mod pvideo;
+pub mod scanout;
+pub mod vga;
 
 /// PRAMIN, the NV2A's instance memory: 1 MiB.
 pub const PRAMIN_SIZE: usize = 1 << 20;

@@ -77,7 +77,10 @@ impl Presenter {
         let (bytes, row_length) = if pixels.pitch() % bpp == 0 {
             (pixels.bytes(), pixels.pitch() / bpp)
         } else {
-            packed = (0..height).flat_map(|y| pixels.row(y)).copied().collect::<Vec<u8>>();
+            packed = (0..height)
+                .flat_map(|y| pixels.row(y))
+                .copied()
+                .collect::<Vec<u8>>();
             (&packed[..], width)
         };
         let (internal, kind) = match pixels.format() {
@@ -132,10 +135,7 @@ impl Presenter {
             gl.disable(glow::BLEND);
             gl.disable(glow::DEPTH_TEST);
             gl.use_program(Some(self.program));
-            gl.uniform_1_i32(
-                self.format_uniform.as_ref(),
-                pixels.format().code() as i32,
-            );
+            gl.uniform_1_i32(self.format_uniform.as_ref(), pixels.format().code() as i32);
             gl.active_texture(glow::TEXTURE0);
             gl.bind_texture(glow::TEXTURE_2D, Some(self.texture));
             gl.bind_vertex_array(Some(self.vertex_array));
