@@ -244,7 +244,7 @@ impl Overlay {
 
     /// YUV to RGB with the picture controls and the chosen matrix, each channel 0-255.
     pub fn convert(&self, [y, u, v]: [u8; 3]) -> [i32; 3] {
-        let y = ((i32::from(y) - 16) * i32::from(self.contrast) >> 12)
+        let y = (((i32::from(y) - 16) * i32::from(self.contrast)) >> 12)
             + (i32::from(self.brightness) >> 2);
         let (u0, v0) = (i32::from(u) - 128, i32::from(v) - 128);
         let (cos, sin) = (i32::from(self.sat_cos), i32::from(self.sat_sin));
@@ -339,7 +339,7 @@ mod tests {
         p.write(DT_DY, 4, UNITY);
         p.write(POINT_OUT, 4, y << 16 | x);
         p.write(SIZE_OUT, 4, h << 16 | w);
-        p.write(FORMAT, 4, FORMAT_COLOR_YUY2 | 2 * w);
+        p.write(FORMAT, 4, FORMAT_COLOR_YUY2 | (2 * w));
         p.write(BUFFER, 4, buffer_bit(0));
     }
 

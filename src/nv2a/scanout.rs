@@ -728,7 +728,7 @@ mod tests {
             now += u64::from(rng.next() % 5000);
             let base = bases[rng.next() as usize % bases.len()];
             // Mostly the registers that matter, sometimes anywhere in the block.
-            let offset = if rng.next() % 4 == 0 {
+            let offset = if rng.next().is_multiple_of(4) {
                 rng.next() & 0xFFF
             } else {
                 [
@@ -744,7 +744,7 @@ mod tests {
                 1 => u32::MAX,
                 _ => rng.next() ^ rng.next() << 16,
             };
-            if rng.next() % 2 == 0 {
+            if rng.next().is_multiple_of(2) {
                 d.write(now, base + offset, size, value);
             } else {
                 d.read(now, base + offset, size);

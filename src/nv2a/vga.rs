@@ -249,13 +249,7 @@ impl Vga {
     fn read_dio_byte(&mut self, port: u32) -> u8 {
         match port {
             DAC_MASK => self.pixel_mask,
-            DAC_READ_INDEX => {
-                if self.dac_reading {
-                    3
-                } else {
-                    0
-                }
-            }
+            DAC_READ_INDEX => 3 * u8::from(self.dac_reading),
             DAC_WRITE_INDEX => self.dac_write_index,
             DAC_DATA => {
                 let at = usize::from(self.dac_read_index) * 3 + usize::from(self.dac_component);

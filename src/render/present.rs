@@ -74,7 +74,7 @@ impl Presenter {
         let bpp = pixels.format().bytes_per_pixel();
         // GL walks rows a whole number of texels apart; any other pitch is packed here first.
         let packed;
-        let (bytes, row_length) = if pixels.pitch() % bpp == 0 {
+        let (bytes, row_length) = if pixels.pitch().is_multiple_of(bpp) {
             (pixels.bytes(), pixels.pitch() / bpp)
         } else {
             packed = (0..height)
