@@ -263,8 +263,8 @@ impl Overlay {
     fn sample(&self, ram: &[u8], ox: u32, oy: u32, filter: Filter) -> Option<u32> {
         let sx = u64::from(self.point_in_s) + u64::from(ox) * u64::from(self.ds_dx);
         let sy = u64::from(self.point_in_t) + u64::from(oy) * u64::from(self.dt_dy);
-        let clamp_x = |x: u64| (x >> 20).min(u64::from(self.in_width - 1)) as u32;
-        let clamp_y = |y: u64| (y >> 20).min(u64::from(self.in_height - 1)) as u32;
+        let clamp_x = |x: u64| (x >> 20).min(u64::from(self.in_width.saturating_sub(1))) as u32;
+        let clamp_y = |y: u64| (y >> 20).min(u64::from(self.in_height.saturating_sub(1))) as u32;
         let (x0, y0) = (clamp_x(sx), clamp_y(sy));
         let rgb = match filter {
             Filter::Nearest => self.rgb(ram, x0, y0)?,

@@ -163,7 +163,9 @@ pub struct ModeRequest {
 /// PRMCIO's index and data ports one byte at a time (extended registers unlocked first, CR11's
 /// protection off), the sequencer's screen-on and PCRTC START. The layout of the values
 /// follows Cromwell's `SetGPURegister` and nouveau's NV04 mode setting. For tests, and for
-/// anything that sets a mode on the guest's behalf.
+/// anything that sets a mode on the guest's behalf. Meant for widths that are multiples of 8
+/// and totals larger than the visible sizes; other values give registers that wrap, never a
+/// panic.
 pub fn mode_set_writes(mode: &ModeRequest) -> Vec<(u32, usize, u32)> {
     let mut writes = Vec::new();
     let bytes_per_pixel = mode.format.bytes_per_pixel() as u32;
@@ -191,28 +193,28 @@ pub fn mode_set_writes(mode: &ModeRequest) -> Vec<(u32, usize, u32)> {
         pramdac::GENERAL_CONTROL_BPC_8BITS | 0x30 | alt,
     );
     for (offset, value) in [
-        (pramdac::FP_VDISPLAY_END, lines - 1),
-        (pramdac::FP_VTOTAL, field_total - 1),
-        (pramdac::FP_VCRTC, lines - 1),
-        (pramdac::FP_VSYNC_START, lines + 3),
-        (pramdac::FP_VSYNC_END, lines + 6),
+        (pramdac::FP_VDISPLAY_END, lines.wrapping_sub(1)),
+        (pramdac::FP_VTOTAL, field_total.wrapping_sub(1)),
+        (pramdac::FP_VCRTC, lines.wrapping_sub(1)),
+        (pramdac::FP_VSYNC_START, lines.wrapping_add(3)),
+        (pramdac::FP_VSYNC_END, lines.wrapping_add(6)),
         (pramdac::FP_VVALID_START, 0),
-        (pramdac::FP_VVALID_END, lines - 1),
-        (pramdac::FP_HDISPLAY_END, mode.width - 1),
-        (pramdac::FP_HTOTAL, mode.htotal - 1),
-        (pramdac::FP_HCRTC, mode.width - 1),
-        (pramdac::FP_HSYNC_START, mode.width + 16),
-        (pramdac::FP_HSYNC_END, mode.width + 48),
+        (pramdac::FP_VVALID_END, lines.wrapping_sub(1)),
+        (pramdac::FP_HDISPLAY_END, mode.width.wrapping_sub(1)),
+        (pramdac::FP_HTOTAL, mode.htotal.wrapping_sub(1)),
+        (pramdac::FP_HCRTC, mode.width.wrapping_sub(1)),
+        (pramdac::FP_HSYNC_START, mode.width.wrapping_add(16)),
+        (pramdac::FP_HSYNC_END, mode.width.wrapping_add(48)),
         (pramdac::FP_HVALID_START, 0),
-        (pramdac::FP_HVALID_END, mode.width - 1),
+        (pramdac::FP_HVALID_END, mode.width.wrapping_sub(1)),
     ] {
         ramdac(&mut writes, offset, value);
     }
-    let hde = mode.width / 8 - 1;
-    let ht = mode.htotal / 8 - 5;
-    let vde = lines - 1;
-    let vt = field_total - 2;
-    let offset = mode.width * bytes_per_pixel / 8;
+    let hde = (mode.width / 8).wrapping_sub(1);
+    let ht = (mode.htotal / 8).wrapping_sub(5);
+    let vde = lines.wrapping_sub(1);
+    let vt = field_total.wrapping_sub(2);
+    let offset = mode.width.wrapping_mul(bytes_per_pixel) / 8;
     let bit = |value: u32, from: u32, to: u32| (value >> from & 1) << to;
     let crtc = [
         (0x1F, 0x57),
@@ -530,6 +532,29 @@ mod tests {
                 let fields = if height == 1080 { 2 } else { 1 };
                 assert_eq!(t.visible_lines, height / fields);
                 assert_eq!(t.total_lines, m.vtotal / fields);
+            }
+        }
+    }
+
+    #[test]
+    fn odd_mode_requests_do_not_panic() {
+        for (width, height, htotal, vtotal) in
+            [(0, 0, 0, 0), (u32::MAX, u32::MAX, 1, 1), (7, 1, 3, 2)]
+        {
+            for interlaced in [false, true] {
+                let mut d = Display::new(1 << 16);
+                let request = ModeRequest {
+                    width,
+                    height,
+                    format: PixelFormat::R5G6B5,
+                    interlaced,
+                    start: u32::MAX,
+                    htotal,
+                    vtotal,
+                };
+                program(&mut d, 0, &request);
+                d.picture(&[0; 1 << 16]);
+                d.tick(u64::from(u32::MAX));
             }
         }
     }
