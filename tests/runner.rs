@@ -99,7 +99,7 @@ fn expected_line(system: &Path, phases: &[(&str, u64)], pads: [Gamepad; PORTS]) 
         });
         for _ in 0..frames {
             let out = machine.run_frame(&pads);
-            for pixel in &out.video.pixels {
+            for pixel in &out.video.to_frame().pixels {
                 let [b, g, r, _] = pixel.to_le_bytes();
                 video.update(&[r, g, b, 0xFF]);
             }

@@ -197,21 +197,22 @@ pub extern "C" fn retro_run() {
         let pads = core.controllers.poll();
         let out = core.machine.run_frame(&pads);
         let video = out.video;
-        if (video.width, video.height) != core.geometry {
-            core.geometry = (video.width, video.height);
-            let mut geometry = geometry(video.width, video.height);
+        let size = (video.width(), video.height());
+        if size != core.geometry {
+            core.geometry = size;
+            let mut geometry = geometry(size.0, size.1);
             // SAFETY: SET_GEOMETRY takes a retro_game_geometry.
             unsafe { env::call(sys::RETRO_ENVIRONMENT_SET_GEOMETRY, &mut geometry) };
         }
         let callbacks = env::callbacks();
         if let Some(refresh) = callbacks.video {
-            let data = if video::present(video) {
+            let data = if video::present_pixels(video) {
                 sys::RETRO_HW_FRAME_BUFFER_VALID
             } else {
                 std::ptr::null() // no usable context: ask the frontend to repeat its last frame
             };
             // SAFETY: the frontend's video callback; HW_FRAME_BUFFER_VALID or NULL need no pixels.
-            unsafe { refresh(data, video.width as c_uint, video.height as c_uint, 0) };
+            unsafe { refresh(data, size.0 as c_uint, size.1 as c_uint, 0) };
         }
         if let Some(batch) = callbacks.audio_batch {
             let mut samples = out.audio;

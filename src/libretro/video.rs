@@ -2,7 +2,7 @@
 //! dropping them when it goes, and presenting each frame into the frontend's framebuffer.
 
 use super::env::{self, Level};
-use crate::frame::{Frame, Pixels};
+use crate::frame::Pixels;
 use crate::render::{self, GL_VERSION, Presenter};
 use parking_lot::Mutex;
 use rust_libretro_sys as sys;
@@ -111,17 +111,8 @@ unsafe extern "C" fn context_destroy() {
     });
 }
 
-/// Draws `frame` into the frontend's framebuffer. False when there is no usable context.
-pub fn present(frame: &Frame) -> bool {
-    with_presenter(|gl, presenter, target| presenter.draw(gl, target, frame))
-}
-
-/// Draws a scan-out picture (the guest's pixels in their own format) into the frontend's
-/// framebuffer. False when there is no usable context.
-#[allow(
-    dead_code,
-    reason = "for the machine's scan-out, which mod.rs does not show yet"
-)]
+/// Draws a picture (the guest's scan-out in its own pixel format, or our status screen) into
+/// the frontend's framebuffer. False when there is no usable context.
 pub fn present_pixels(pixels: Pixels) -> bool {
     with_presenter(|gl, presenter, target| presenter.draw_pixels(gl, target, pixels))
 }

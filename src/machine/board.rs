@@ -23,6 +23,7 @@ use crate::mcpx::rtc::Rtc;
 use crate::mcpx::smbus::{Smbus, SmbusConfig};
 use crate::mcpx::smc::PowerRequest;
 use crate::mcpx::superio::{DebugConsole, PostCode, SuperIo};
+use crate::nv2a::Nv2a;
 
 /// Where flash is mirrored.
 pub const FLASH_WINDOW: u32 = 0xFF00_0000;
@@ -58,6 +59,7 @@ pub struct Board {
     pub superio: SuperIo,
     pub debug_console: DebugConsole,
     pub post: PostCode,
+    pub nv2a: Nv2a,
     pub events: Events,
     /// The time of the access being made (set by `sync`) or of the event being handled.
     now: u64,
@@ -81,6 +83,7 @@ impl Board {
             superio: SuperIo::default(),
             debug_console: DebugConsole::default(),
             post: PostCode::default(),
+            nv2a: Nv2a::new(config.ram_mib << 20),
             events: Events::default(),
             now: 0,
             rom_was_hidden: false,
@@ -101,6 +104,7 @@ impl Board {
         self.pit = Pit::default();
         self.acpi = Acpi::default();
         self.superio = SuperIo::default();
+        self.nv2a = Nv2a::new(self.ram.len() as u32);
         self.rom_was_hidden = false;
         self.reset_rom_overlay();
         self.schedule();
@@ -157,6 +161,7 @@ impl Board {
                 Event::Rtc => self.rtc.tick(now),
                 Event::AcpiTimer => self.acpi.tick(now),
                 Event::Smbus => self.smbus.tick(now),
+                Event::Nv2a => self.nv2a.tick(&mut self.ram, now),
                 Event::Field => field_ended = true,
             }
             self.update_interrupts();
@@ -253,8 +258,14 @@ impl Board {
                 v | u32::from(self.ram[(offset as usize + k) % ram_len]) << (8 * k)
             });
         }
-        // The NV2A's registers (BAR0) and the MCPX devices' MMIO are later parts of the
-        // machine; until then they read as zero and ignore writes.
+        if let Some(offset) = self.bar_offset(Function::Nv2a, 0, addr) {
+            let now = self.now;
+            let value = self.nv2a.read(now, offset, size);
+            self.after_access();
+            return value;
+        }
+        // The MCPX devices' MMIO are later parts of the machine; until then they read as zero
+        // and ignore writes.
         for (f, bar) in MMIO_BARS {
             if self.bar_offset(f, bar, addr).is_some() {
                 return 0;
@@ -264,6 +275,12 @@ impl Board {
     }
 
     fn hole_write(&mut self, addr: u32, size: usize, value: u32) {
+        if let Some(offset) = self.bar_offset(Function::Nv2a, 0, addr) {
+            let now = self.now;
+            self.nv2a.write(&mut self.ram, now, offset, size, value);
+            self.after_access();
+            return;
+        }
         if let Some(offset) = self.bar_offset(Function::Nv2a, 1, addr) {
             let ram_len = self.ram.len();
             for k in 0..size {
@@ -315,8 +332,7 @@ impl Board {
 }
 
 /// Memory BARs of devices later parts of the machine fill in.
-const MMIO_BARS: [(Function, usize); 7] = [
-    (Function::Nv2a, 0),
+const MMIO_BARS: [(Function, usize); 6] = [
     (Function::Apu, 0),
     (Function::Aci, 2),
     (Function::Usb0, 0),
@@ -434,6 +450,7 @@ impl Snapshot for Board {
         self.smbus.state(s);
         self.superio.state(s);
         self.post.state(s);
+        self.nv2a.state(s);
         self.events.state(s);
         s.u64(&mut self.now);
         s.bool(&mut self.rom_was_hidden);

@@ -31,16 +31,19 @@ pub enum Event {
     AcpiTimer,
     /// An SMBus transaction completes.
     Smbus,
+    /// The NV2A's PTIMER alarm or PCRTC vertical blank.
+    Nv2a,
     /// The end of a video field: one `retro_run` ends here.
     Field,
 }
 
 impl Event {
-    pub const ALL: [Event; 5] = [
+    pub const ALL: [Event; 6] = [
         Event::Pit,
         Event::Rtc,
         Event::AcpiTimer,
         Event::Smbus,
+        Event::Nv2a,
         Event::Field,
     ];
 }

@@ -14,7 +14,7 @@ pub mod state;
 pub mod timing;
 
 use crate::firmware::{self, Firmware};
-use crate::frame::Frame;
+use crate::frame::{Frame, Pixels, RawFrame};
 use crate::input::{Analog, Gamepad, PORTS, Rumble};
 use crate::mcpx::smbus::SmbusConfig;
 use crate::mcpx::smc::AvPack;
@@ -69,7 +69,9 @@ impl Default for Config {
 
 /// What one frame produced.
 pub struct FrameOutput<'a> {
-    pub video: &'a Frame,
+    /// The picture: the NV2A's scan-out once the guest has set up the display, else the
+    /// status screen.
+    pub video: Pixels<'a>,
     /// Interleaved stereo samples at [`timing::SAMPLE_RATE`].
     pub audio: &'a [i16],
     pub rumble: [Rumble; PORTS],
@@ -80,6 +82,8 @@ pub struct Machine {
     firmware: Firmware,
     frame: u64,
     video: Frame,
+    /// The last scan-out picture, when the guest's display is on.
+    scanout: Option<RawFrame>,
     audio: Vec<i16>,
     /// The emulated console, when there is a flash image to boot.
     console: Option<Console>,
@@ -123,6 +127,7 @@ impl Machine {
             firmware,
             frame: 0,
             video: Frame::new(status::WIDTH, status::HEIGHT, 0),
+            scanout: None,
             audio: Vec::new(),
             console,
             eeprom_file,
@@ -171,6 +176,7 @@ impl Machine {
     /// Runs one video frame with the controllers in `pads`.
     pub fn run_frame(&mut self, pads: &[Gamepad; PORTS]) -> FrameOutput<'_> {
         let mut board_line = None;
+        self.scanout = None;
         if let Some(console) = &mut self.console {
             let before = console.phase().clone();
             console.run_field(self.frame);
@@ -190,21 +196,29 @@ impl Machine {
                 Phase::Running => format!("Running: EIP {:08X}", console.cpu.eip),
                 Phase::Stopped(why) => why.clone(),
             });
+            self.scanout = console.board.nv2a.picture(&console.board.ram);
         }
-        status::draw(
-            &mut self.video,
-            &self.firmware,
-            board_line.as_deref(),
-            pads,
-            self.frame,
-        );
+        let scanout = self.scanout.as_ref().and_then(RawFrame::view);
+        if scanout.is_none() {
+            status::draw(
+                &mut self.video,
+                &self.firmware,
+                board_line.as_deref(),
+                pads,
+                self.frame,
+            );
+        }
         // Nothing makes a sound yet: the frame's share of samples is silence.
         self.audio.clear();
         self.audio
             .resize(2 * timing::samples_in_frame(self.frame), 0);
         self.frame += 1;
+        let video = match self.scanout.as_ref().and_then(RawFrame::view) {
+            Some(picture) => picture,
+            None => self.video.as_pixels().expect("the status screen is never empty"),
+        };
         FrameOutput {
-            video: &self.video,
+            video,
             audio: &self.audio,
             rumble: pads.map(controller_test_rumble),
         }

@@ -85,3 +85,168 @@ pub trait Engine {
         false
     }
 }
+
+use crate::machine::state::{Snapshot, State};
+use pfifo::Pfifo;
+use pgraph::Pgraph;
+use pmc::Pmc;
+use scanout::Display;
+
+/// BAR0's blocks that live here (the display blocks route themselves, see [`Display`]).
+mod bar0 {
+    pub const PMC: std::ops::Range<u32> = 0x00_0000..0x00_1000;
+    pub const PBUS: std::ops::Range<u32> = 0x00_1000..0x00_2000;
+    pub const PFIFO: std::ops::Range<u32> = 0x00_2000..0x00_4000;
+    pub const PSTRAPS: std::ops::Range<u32> = 0x10_1000..0x10_2000;
+    pub const PGRAPH: std::ops::Range<u32> = 0x40_0000..0x40_2000;
+    pub const PRAMIN: std::ops::Range<u32> = 0x70_0000..0x80_0000;
+    pub const USER: std::ops::Range<u32> = 0x80_0000..0x100_0000;
+}
+
+/// How much FIFO work (pushbuffer words, methods) runs at a time: enough for a whole frame of
+/// 2D work, bounded so a guest pushbuffer that jumps to itself cannot hold the host.
+const FIFO_BUDGET: u32 = 1 << 20;
+
+/// The NV2A's strap value: the board's configuration pins (a fixed 0x7, as on retail
+/// consoles' crystal and RAM settings).
+const STRAPS: u32 = 0x0000_0007;
+
+/// The whole GPU: its register blocks, its instance memory, and the drawing engine.
+pub struct Nv2a {
+    pmc: Pmc,
+    /// PBUS is storage (the PCI mirror and debug registers the kernel sets up).
+    pbus: Vec<u32>,
+    pfifo: Pfifo,
+    pgraph: Pgraph,
+    display: Display,
+    pramin: Vec<u8>,
+}
+
+impl Nv2a {
+    pub fn new(ram_size: u32) -> Nv2a {
+        Nv2a {
+            pmc: Pmc::default(),
+            pbus: vec![0; 0x400],
+            pfifo: Pfifo::new(),
+            pgraph: Pgraph::new(),
+            display: Display::new(ram_size),
+            pramin: vec![0; PRAMIN_SIZE],
+        }
+    }
+
+    /// A BAR0 read of `size` bytes at `offset`.
+    pub fn read(&mut self, now: u64, offset: u32, size: usize) -> u32 {
+        self.sync_time(now);
+        match offset {
+            o if bar0::PMC.contains(&o) => self.pmc.read(o & !3),
+            o if bar0::PBUS.contains(&o) => self.pbus[(o as usize & 0xFFF) >> 2],
+            o if bar0::PFIFO.contains(&o) => self.pfifo.read(o - bar0::PFIFO.start, size),
+            o if bar0::PSTRAPS.contains(&o) => STRAPS,
+            o if bar0::PGRAPH.contains(&o) => self.pgraph.read(o - bar0::PGRAPH.start, size),
+            o if bar0::PRAMIN.contains(&o) => {
+                let at = (o - bar0::PRAMIN.start) as usize;
+                (0..size).fold(0, |v, k| {
+                    v | u32::from(self.pramin.get(at + k).copied().unwrap_or(0)) << (8 * k)
+                })
+            }
+            o if bar0::USER.contains(&o) => {
+                self.pfifo
+                    .user_read(&self.pramin, o - bar0::USER.start, size)
+            }
+            o if Display::claims(o) => self.display.read(now, o, size),
+            _ => 0,
+        }
+    }
+
+    /// A BAR0 write of `size` bytes at `offset`. A write that gives the FIFO work (a channel's
+    /// PUT, the FIFO's or PGRAPH's enables) runs it at once: the GPU is fast next to us.
+    pub fn write(&mut self, ram: &mut [u8], now: u64, offset: u32, size: usize, value: u32) {
+        self.sync_time(now);
+        match offset {
+            o if bar0::PMC.contains(&o) => self.pmc.write(o & !3, value),
+            o if bar0::PBUS.contains(&o) => self.pbus[(o as usize & 0xFFF) >> 2] = value,
+            o if bar0::PFIFO.contains(&o) => self.pfifo.write(o - bar0::PFIFO.start, size, value),
+            o if bar0::PGRAPH.contains(&o) => {
+                self.pgraph.write(o - bar0::PGRAPH.start, size, value)
+            }
+            o if bar0::PRAMIN.contains(&o) => {
+                let at = (o - bar0::PRAMIN.start) as usize;
+                for k in 0..size {
+                    if let Some(b) = self.pramin.get_mut(at + k) {
+                        *b = (value >> (8 * k)) as u8;
+                    }
+                }
+            }
+            o if bar0::USER.contains(&o) => {
+                self.pfifo
+                    .user_write(&mut self.pramin, o - bar0::USER.start, size, value)
+            }
+            o if Display::claims(o) => self.display.write(now, o, size, value),
+            _ => {}
+        }
+        self.run_fifo(ram);
+    }
+
+    /// Runs whatever the FIFO can do now.
+    pub fn run_fifo(&mut self, ram: &mut [u8]) {
+        if self.pfifo.has_work() {
+            let mut mem = Memory {
+                ram,
+                pramin: &mut self.pramin,
+            };
+            self.pfifo.run(&mut mem, &mut self.pgraph, FIFO_BUDGET);
+        }
+        self.update_interrupts();
+    }
+
+    /// PGRAPH's notifier timestamps follow PTIMER.
+    fn sync_time(&mut self, now: u64) {
+        self.pgraph.set_time(self.display.ptimer.count(now));
+    }
+
+    fn update_interrupts(&mut self) {
+        let mut units = self.display.pending();
+        if self.pfifo.pending() {
+            units |= pmc::unit::PFIFO;
+        }
+        if self.pgraph.pending() {
+            units |= pmc::unit::PGRAPH;
+        }
+        self.pmc.set_units(units);
+    }
+
+    /// The PCI interrupt line.
+    pub fn irq(&self) -> bool {
+        self.pmc.irq()
+    }
+
+    pub fn next_event(&self) -> Option<u64> {
+        self.display.next_event()
+    }
+
+    pub fn tick(&mut self, ram: &mut [u8], now: u64) {
+        self.display.tick(now);
+        self.run_fifo(ram);
+    }
+
+    /// The picture being scanned out, if the display is set up.
+    pub fn picture(&self, ram: &[u8]) -> Option<crate::frame::RawFrame> {
+        self.display.picture(ram)
+    }
+
+    /// The graphics engine, for tests and tools that inspect its state.
+    pub fn pgraph(&self) -> &Pgraph {
+        &self.pgraph
+    }
+}
+
+impl Snapshot for Nv2a {
+    fn state(&mut self, s: &mut State) {
+        self.pmc.state(s);
+        s.u32s(&mut self.pbus);
+        self.pfifo.state(s);
+        self.pgraph.state(s);
+        self.display.state(s);
+        s.bytes(&mut self.pramin);
+    }
+}
