@@ -3,6 +3,7 @@
 //! `machine` is the console and knows nothing of libretro; `libretro` adapts it to the
 //! frontend; `render` presents its frames through OpenGL. See `docs/architecture.md`.
 
+pub mod bootrom;
 pub mod cpu;
 pub mod cputest;
 pub mod firmware;
@@ -11,8 +12,8 @@ pub mod input;
 pub mod libretro;
 pub mod machine;
 pub mod mcpx;
-pub mod nv2a;
 pub mod md5;
+pub mod nv2a;
 pub mod render;
 pub mod screen;
 pub mod testmachine;
