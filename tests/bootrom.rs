@@ -214,6 +214,123 @@ fn expected_picture(info: &BootInfo) -> Vec<u32> {
     picture
 }
 
+/// The offset the last kick handed to DMA_PUT, from its log line.
+fn last_put(lines: &[String]) -> usize {
+    let line = lines
+        .iter()
+        .rev()
+        .find(|l| l.contains("pushbuffer kick 2"))
+        .expect("a second kick");
+    let hex = line.rsplit(' ').next().unwrap_or_default();
+    usize::from_str_radix(hex, 16).expect("DMA_PUT in hex")
+}
+
+/// Replays the pushbuffer the ROM left in RAM through a minimal interpreter of the methods it
+/// uses (offsets and formats written out here from xemu's nv2a_regs.h, apart from the ROM's own
+/// constants) and returns the picture that leaves at the framebuffer.
+fn replay_pushbuffer(ram: &[u8], put: usize) -> Vec<u32> {
+    let word = |at: usize| u32::from_le_bytes(ram[at..at + 4].try_into().unwrap());
+    let (w, h) = (layout::WIDTH as usize, layout::HEIGHT as usize);
+    let mut picture = vec![0u32; w * h];
+    let mut bound = [0u32; 8];
+    let mut kelvin = std::collections::HashMap::new();
+    let mut surfaces = std::collections::HashMap::new();
+    let mut blit = std::collections::HashMap::new();
+    let base = nv2a::PUSHBUFFER as usize;
+    let mut at = base;
+    while at < base + put {
+        let header = word(at);
+        assert_eq!(
+            header & 0xE003_0003,
+            0,
+            "an increasing-methods header at {at:#x}"
+        );
+        let (method, sub, count) = (header & 0x1FFC, (header >> 13 & 7) as usize, header >> 18);
+        for k in 0..count {
+            let (m, v) = (method + 4 * k, word(at + 4 + 4 * k as usize));
+            if m == 0 {
+                bound[sub] = v;
+                continue;
+            }
+            match bound[sub] {
+                0x0D => {
+                    kelvin.insert(m, v);
+                    if m == 0x1D94 {
+                        // CLEAR_SURFACE of colour into the bound surface's clear rectangle.
+                        assert_eq!(v & 0xF0, 0xF0);
+                        assert_eq!(kelvin[&0x194], 0x02, "colour DMA: the RAM window");
+                        assert_eq!(kelvin[&0x208] & 0xF, 5, "X8R8G8B8_O8R8G8B8");
+                        assert_eq!(kelvin[&0x20C] & 0xFFFF, 2560);
+                        assert_eq!(kelvin[&0x210], nv2a::FRAMEBUFFER);
+                        let (hr, vr) = (kelvin[&0x1D98], kelvin[&0x1D9C]);
+                        for y in (vr & 0xFFF)..=(vr >> 16 & 0xFFF) {
+                            for x in (hr & 0xFFF)..=(hr >> 16 & 0xFFF) {
+                                picture[y as usize * w + x as usize] = kelvin[&0x1D90] & 0xFF_FFFF;
+                            }
+                        }
+                    }
+                }
+                0x11 => {
+                    surfaces.insert(m, v);
+                }
+                0x10 => {
+                    blit.insert(m, v);
+                    if m == 0x308 {
+                        // SIZE starts a copy from the source surface to the destination.
+                        assert_eq!(blit[&0x19C], 0x11);
+                        assert_eq!(blit[&0x2FC], 3, "SRCCOPY");
+                        assert_eq!(surfaces[&0x300], 7, "X8R8G8B8");
+                        assert_eq!((surfaces[&0x184], surfaces[&0x188]), (0x02, 0x02));
+                        assert_eq!(surfaces[&0x30C], nv2a::FRAMEBUFFER);
+                        let (src_pitch, dst_pitch) =
+                            (surfaces[&0x304] & 0xFFFF, surfaces[&0x304] >> 16);
+                        assert_eq!(dst_pitch, 2560);
+                        let (input, out) = (blit[&0x300], blit[&0x304]);
+                        for y in 0..v >> 16 {
+                            for x in 0..v & 0xFFFF {
+                                let src = surfaces[&0x308]
+                                    + ((input >> 16) + y) * src_pitch
+                                    + ((input & 0xFFFF) + x) * 4;
+                                let (px, py) = ((out & 0xFFFF) + x, (out >> 16) + y);
+                                picture[py as usize * w + px as usize] =
+                                    word(src as usize) & 0xFF_FFFF;
+                            }
+                        }
+                    }
+                }
+                handle => panic!("method {m:#x} on subchannel {sub} bound to {handle:#x}"),
+            }
+        }
+        at += 4 + 4 * count as usize;
+    }
+    assert_eq!(at, base + put, "the last command ends at DMA_PUT");
+    picture
+}
+
+fn assert_same_picture(got: &[u32], expected: &[u32]) {
+    let wrong: Vec<(usize, u32, u32)> = got
+        .iter()
+        .zip(expected)
+        .enumerate()
+        .filter(|&(_, (g, e))| g != e)
+        .map(|(k, (&g, &e))| (k, g, e))
+        .take(5)
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "pixels (index, got, expected): {wrong:x?}"
+    );
+}
+
+#[test]
+fn the_pushbuffer_and_atlas_in_ram_make_the_screen() {
+    let info = info(Encoder::Conexant, 64);
+    let (machine, lines, _scratch) = boot("replay", &info);
+    let ram = &machine.console().expect("a console").board.ram;
+    let picture = replay_pushbuffer(ram, last_put(&lines));
+    assert_same_picture(&picture, &expected_picture(&info));
+}
+
 #[test]
 #[ignore = "needs the NV2A"]
 fn the_nv2a_draws_the_screen_and_interrupts_on_vblank() {
