@@ -2,6 +2,8 @@
 //! flash image through the high-level MCPX and test the hardware themselves, printing PASS
 //! or the check that failed on the debug console.
 
+#[path = "board/chipset.rs"]
+mod chipset;
 #[path = "board/harness.rs"]
 mod harness;
 #[path = "board/timers.rs"]

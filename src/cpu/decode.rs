@@ -66,7 +66,9 @@ fn pentium_iii_has(features: &[CpuidFeature]) -> bool {
 }
 
 /// Instructions that end a block although they do not branch: they change how the following
-/// instructions decode or run (mode, paging, interrupt shadow), or they stop the CPU.
+/// instructions decode or run (mode, paging, interrupt shadow), they stop the CPU, or they
+/// write a port (which can unmap the code, as the MCPX ROM's hide bit does, or schedule an
+/// event the machine must handle at once).
 fn ends_block(instruction: &Instruction) -> bool {
     if instruction.flow_control() != FlowControl::Next {
         return true;
@@ -97,6 +99,10 @@ fn ends_block(instruction: &Instruction) -> bool {
             | Mnemonic::Cpuid
             | Mnemonic::Wbinvd
             | Mnemonic::Invd
+            | Mnemonic::Out
+            | Mnemonic::Outsb
+            | Mnemonic::Outsw
+            | Mnemonic::Outsd
     )
 }
 

@@ -225,7 +225,11 @@ impl Board {
         if self.flash.is_empty() {
             return 0xFF;
         }
-        self.flash[(addr - FLASH_WINDOW) as usize % self.flash.len()]
+        // Copies of the image end at 4 GiB (for the power-of-two sizes of real flash chips,
+        // the same as repeating it from 0xFF000000), so its last bytes are always at the top.
+        let from_top = addr.wrapping_neg() as usize; // 1 for 0xFFFFFFFF
+        let len = self.flash.len();
+        self.flash[len - 1 - (from_top - 1) % len]
     }
 
     fn flash_write(&mut self, addr: u32, size: usize, value: u32) {
@@ -441,14 +445,18 @@ mod tests {
     use super::*;
     use crate::mcpx::eeprom::{self, Params, Revision};
 
-    fn board(mcpx: bool) -> Board {
-        Board::new(BoardConfig {
+    fn config(mcpx: bool) -> BoardConfig {
+        BoardConfig {
             ram_mib: 64,
             flash: (0..256 * 1024).map(|i| i as u8).collect(),
             mcpx: mcpx.then_some([0xA5; MCPX_SIZE]),
             smbus: SmbusConfig::new(eeprom::generate(&Params::from_seed(Revision::Retail10, 1))),
             rtc_start: 0,
-        })
+        }
+    }
+
+    fn board(mcpx: bool) -> Board {
+        Board::new(config(mcpx))
     }
 
     #[test]
@@ -477,6 +485,26 @@ mod tests {
             0x2F2E_2D2C,
             "the write is gone with the shadow"
         );
+    }
+
+    #[test]
+    fn a_768_kib_image_ends_at_4_gib_with_or_without_the_rom() {
+        let image: Vec<u8> = (0..768 * 1024).map(|i| (i / 1024) as u8).collect();
+        for mcpx in [false, true] {
+            let mut b = Board::new(BoardConfig {
+                flash: image.clone(),
+                ..config(mcpx)
+            });
+            b.io_write(0xCF8, 4, 0x8000_0880);
+            b.io_write(0xCFC, 4, 2);
+            b.take_rom_hidden();
+            assert_eq!(b.read(0xFFFF_FC00, 1), 767 % 256, "last KiB at the top");
+            assert_eq!(
+                b.read(0xFFF4_0000, 1),
+                0,
+                "the copy below starts 768 KiB lower"
+            );
+        }
     }
 
     /// Every port and every address outside RAM, with any size and value, in any order:

@@ -17,6 +17,10 @@
 //! checks every access, so no guest value can reach host memory outside RAM and PRAMIN.
 
 pub mod dma;
+pub mod pfifo;
+pub mod pgraph;
+pub mod pmc;
+pub mod ramht;
 
 /// PRAMIN, the NV2A's instance memory: 1 MiB.
 pub const PRAMIN_SIZE: usize = 1 << 20;
