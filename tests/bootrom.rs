@@ -331,6 +331,54 @@ fn the_pushbuffer_and_atlas_in_ram_make_the_screen() {
     assert_same_picture(&picture, &expected_picture(&info));
 }
 
+/// The ROM's channel set-up and the pushbuffer it left in RAM, run through the NV2A's own
+/// PFIFO and PGRAPH (not yet on the board's BAR0): the same picture in RAM.
+#[test]
+fn the_nv2a_pfifo_and_pgraph_draw_the_rom_pushbuffer() {
+    use oxbox::bootrom::xcodes::NV2A_BAR0;
+    use oxbox::nv2a::{self as gpu, Memory, pfifo::Pfifo, pgraph::Pgraph};
+    let info = info(Encoder::Conexant, 64);
+    let (machine, lines, _scratch) = boot("gpu", &info);
+    let mut ram = machine.console().expect("a console").board.ram.clone();
+    let put = last_put(&lines) as u32;
+    let mut pramin = vec![0u8; gpu::PRAMIN_SIZE];
+    let (mut pfifo, mut pgraph) = (Pfifo::new(), Pgraph::new());
+    for op in nv2a::pfifo_setup(info.ram_mib) {
+        let [kind, at, value, count] = op.encode();
+        for k in 0..count {
+            let offset = at - NV2A_BAR0 + 4 * k;
+            assert!(kind != 2, "PFIFO set-up is dword writes");
+            match offset {
+                0x00_2000..0x00_4000 => pfifo.write(offset - 0x2000, 4, value),
+                0x40_0000..0x40_2000 => pgraph.write(offset - 0x40_0000, 4, value),
+                0x70_0000..0x80_0000 => {
+                    gpu::write_u32(&mut pramin, (offset - 0x70_0000) as usize, value)
+                }
+                _ => {}
+            }
+        }
+    }
+    pfifo.user_write(&mut pramin, 0x40, 4, put);
+    let mut mem = Memory {
+        ram: &mut ram,
+        pramin: &mut pramin,
+    };
+    pfifo.run(&mut mem, &mut pgraph, 1_000_000);
+    assert_eq!(
+        pfifo.user_read(&pramin, 0x44, 4),
+        put,
+        "DMA_GET reached DMA_PUT"
+    );
+    assert_eq!(pgraph.last_ignored(), None, "every method had its effect");
+    let at = nv2a::FRAMEBUFFER as usize;
+    let (w, h) = (layout::WIDTH as usize, layout::HEIGHT as usize);
+    let framebuffer: Vec<u32> = ram[at..at + 4 * w * h]
+        .chunks_exact(4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) & 0x00FF_FFFF)
+        .collect();
+    assert_same_picture(&framebuffer, &expected_picture(&info));
+}
+
 #[test]
 #[ignore = "needs the NV2A"]
 fn the_nv2a_draws_the_screen_and_interrupts_on_vblank() {
