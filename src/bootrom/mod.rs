@@ -130,3 +130,37 @@ pub fn build(info: &BootInfo) -> Vec<u8> {
     image[XCODE_OFFSET..XCODE_OFFSET + codes.len()].copy_from_slice(&codes);
     image
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::firmware::DEFAULT_FLASH_FILE;
+
+    #[test]
+    fn boot_info_reports_the_findings_and_the_board() {
+        let firmware = Firmware::locate(None, DEFAULT_FLASH_FILE);
+        let config = Config {
+            ram_mib: 128,
+            encoder: Encoder::Xcalibur,
+            ..Config::default()
+        };
+        let info = BootInfo::new(&config, &firmware);
+        assert_eq!(info.ram_mib, 128);
+        assert_eq!(info.encoder, Encoder::Xcalibur);
+        assert!(info.searched.is_empty());
+        let names: Vec<&str> = info.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["mcpx_1.0.bin", DEFAULT_FLASH_FILE]);
+        assert!(info.files.iter().all(|f| matches!(
+            &f.status,
+            FileStatus::Missing { problem, .. } if problem == "no system directory"
+        )));
+        let odd = BootInfo::new(
+            &Config {
+                ram_mib: 100,
+                ..Config::default()
+            },
+            &firmware,
+        );
+        assert_eq!(odd.ram_mib, 64);
+    }
+}
