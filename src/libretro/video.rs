@@ -2,7 +2,7 @@
 //! dropping them when it goes, and presenting each frame into the frontend's framebuffer.
 
 use super::env::{self, Level};
-use crate::frame::Frame;
+use crate::frame::{Frame, Pixels};
 use crate::render::{self, GL_VERSION, Presenter};
 use parking_lot::Mutex;
 use rust_libretro_sys as sys;
@@ -113,6 +113,23 @@ unsafe extern "C" fn context_destroy() {
 
 /// Draws `frame` into the frontend's framebuffer. False when there is no usable context.
 pub fn present(frame: &Frame) -> bool {
+    with_presenter(|gl, presenter, target| presenter.draw(gl, target, frame))
+}
+
+/// Draws a scan-out picture (the guest's pixels in their own format) into the frontend's
+/// framebuffer. False when there is no usable context.
+#[allow(
+    dead_code,
+    reason = "for the machine's scan-out, which mod.rs does not show yet"
+)]
+pub fn present_pixels(pixels: Pixels) -> bool {
+    with_presenter(|gl, presenter, target| presenter.draw_pixels(gl, target, pixels))
+}
+
+/// Runs `draw` with our GL objects and the frontend's current framebuffer.
+fn with_presenter(
+    draw: impl FnOnce(&glow::Context, &mut Presenter, Option<glow::Framebuffer>),
+) -> bool {
     let mut hw = HW.lock();
     let get_framebuffer = hw.get_framebuffer;
     let Some(Gl { gl, presenter }) = hw.gl.as_mut() else {
@@ -121,6 +138,6 @@ pub fn present(frame: &Frame) -> bool {
     // SAFETY: the frontend's callback for its current framebuffer object.
     let fbo = get_framebuffer.map_or(0, |get| unsafe { get() });
     let target = NonZeroU32::new(fbo as u32).map(glow::NativeFramebuffer);
-    presenter.draw(gl, target, frame);
+    draw(gl, presenter, target);
     true
 }

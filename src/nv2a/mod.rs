@@ -17,10 +17,17 @@
 //! checks every access, so no guest value can reach host memory outside RAM and PRAMIN.
 
 pub mod dma;
+pub mod pcrtc;
+pub mod pfb;
 pub mod pfifo;
 pub mod pgraph;
 pub mod pmc;
+pub mod pramdac;
+pub mod ptimer;
+pub mod pvideo;
 pub mod ramht;
+pub mod scanout;
+pub mod vga;
 
 /// PRAMIN, the NV2A's instance memory: 1 MiB.
 pub const PRAMIN_SIZE: usize = 1 << 20;

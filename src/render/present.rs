@@ -1,7 +1,8 @@
-//! Puts a finished [`Frame`] on screen: uploads it to a texture and draws it over the target
-//! framebuffer's viewport with `shaders/present.*`.
+//! Puts a finished picture on screen: uploads its stored pixel words unconverted to an integer
+//! texture and draws it over the target framebuffer's viewport with `shaders/present.*`, whose
+//! fragment shader turns each word into RGB exactly as [`Pixels::to_frame`] does on the CPU.
 
-use crate::frame::Frame;
+use crate::frame::{Frame, PixelFormat, Pixels};
 use glow::HasContext;
 
 const VERTEX_SHADER: &str = include_str!("../../shaders/present.vert");
@@ -10,9 +11,11 @@ const FRAGMENT_SHADER: &str = include_str!("../../shaders/present.frag");
 /// The GL objects of the presentation pass. Created and dropped on the GL thread only.
 pub struct Presenter {
     program: glow::Program,
+    format_uniform: Option<glow::UniformLocation>,
     vertex_array: glow::VertexArray,
     texture: glow::Texture,
-    texture_size: (usize, usize),
+    /// The texture's width, height and bytes per texel; (0, 0, 0) before the first upload.
+    texture_shape: (usize, usize, usize),
 }
 
 impl Presenter {
@@ -21,6 +24,7 @@ impl Presenter {
         // owned by the returned Presenter or deleted on the error path.
         unsafe {
             let program = link_program(gl)?;
+            let format_uniform = gl.get_uniform_location(program, "format");
             let vertex_array = gl
                 .create_vertex_array()
                 .inspect_err(|_| gl.delete_program(program))?;
@@ -37,57 +41,101 @@ impl Presenter {
             gl.bind_texture(glow::TEXTURE_2D, None);
             Ok(Presenter {
                 program,
+                format_uniform,
                 vertex_array,
                 texture,
-                texture_size: (0, 0),
+                texture_shape: (0, 0, 0),
             })
         }
     }
 
     /// Draws `frame` into `target` (None: the default framebuffer) at the frame's own size, from
-    /// the bottom-left corner, and leaves the GL bindings it touched unbound.
+    /// the bottom-left corner, and leaves the GL bindings it touched unbound. A frame whose pixel
+    /// vector does not match its size draws nothing.
     pub fn draw(&mut self, gl: &glow::Context, target: Option<glow::Framebuffer>, frame: &Frame) {
-        let (width, height) = (frame.width as i32, frame.height as i32);
-        let pixels: &[u8] = bytemuck::cast_slice(&frame.pixels);
-        // SAFETY: the upload reads exactly width * height * 4 bytes, which `pixels` holds (a
-        // Frame's pixel vector is width * height u32s); the objects bound are our own.
+        if cfg!(target_endian = "little") {
+            if let Some(pixels) = frame.as_pixels() {
+                self.draw_pixels(gl, target, pixels);
+            }
+        } else if let Some(pixels) = frame.to_raw().view() {
+            self.draw_pixels(gl, target, pixels);
+        }
+    }
+
+    /// Draws a scan-out picture into `target` at its own size, from the bottom-left corner, and
+    /// leaves the GL bindings it touched unbound.
+    pub fn draw_pixels(
+        &mut self,
+        gl: &glow::Context,
+        target: Option<glow::Framebuffer>,
+        pixels: Pixels,
+    ) {
+        let (width, height) = (pixels.width(), pixels.height());
+        let bpp = pixels.format().bytes_per_pixel();
+        // GL walks rows a whole number of texels apart; any other pitch is packed here first.
+        let packed;
+        let (bytes, row_length) = if pixels.pitch().is_multiple_of(bpp) {
+            (pixels.bytes(), pixels.pitch() / bpp)
+        } else {
+            packed = (0..height)
+                .flat_map(|y| pixels.row(y))
+                .copied()
+                .collect::<Vec<u8>>();
+            (&packed[..], width)
+        };
+        let (internal, kind) = match pixels.format() {
+            PixelFormat::X8R8G8B8 => (glow::R32UI, glow::UNSIGNED_INT),
+            PixelFormat::X1R5G5B5 | PixelFormat::R5G6B5 => (glow::R16UI, glow::UNSIGNED_SHORT),
+        };
+        // Exactly the bytes of the picture's rows: GL reads (height - 1) * row_length + width
+        // texels of bpp bytes from the start, which Pixels::new checked `bytes` holds.
+        let used = &bytes[..((height - 1) * row_length + width) * bpp];
+        let (w, h) = (width as i32, height as i32);
+        // SAFETY: with alignment 1 and the row length in texels, the upload reads exactly the
+        // `used` slice; the objects bound are our own.
         unsafe {
             gl.bind_texture(glow::TEXTURE_2D, Some(self.texture));
-            gl.pixel_store_i32(glow::UNPACK_ALIGNMENT, 4);
-            gl.pixel_store_i32(glow::UNPACK_ROW_LENGTH, 0);
-            let source = glow::PixelUnpackData::Slice(Some(pixels));
-            if self.texture_size == (frame.width, frame.height) {
+            gl.pixel_store_i32(glow::UNPACK_ALIGNMENT, 1);
+            gl.pixel_store_i32(glow::UNPACK_ROW_LENGTH, row_length as i32);
+            // Guest words are little-endian; GL reads them in the host's order.
+            gl.pixel_store_bool(glow::UNPACK_SWAP_BYTES, cfg!(target_endian = "big"));
+            let source = glow::PixelUnpackData::Slice(Some(used));
+            if self.texture_shape == (width, height, bpp) {
                 gl.tex_sub_image_2d(
                     glow::TEXTURE_2D,
                     0,
                     0,
                     0,
-                    width,
-                    height,
-                    glow::BGRA,
-                    glow::UNSIGNED_INT_8_8_8_8_REV,
+                    w,
+                    h,
+                    glow::RED_INTEGER,
+                    kind,
                     source,
                 );
             } else {
                 gl.tex_image_2d(
                     glow::TEXTURE_2D,
                     0,
-                    glow::RGBA8 as i32,
-                    width,
-                    height,
+                    internal as i32,
+                    w,
+                    h,
                     0,
-                    glow::BGRA,
-                    glow::UNSIGNED_INT_8_8_8_8_REV,
+                    glow::RED_INTEGER,
+                    kind,
                     source,
                 );
-                self.texture_size = (frame.width, frame.height);
+                self.texture_shape = (width, height, bpp);
             }
+            gl.pixel_store_i32(glow::UNPACK_ROW_LENGTH, 0);
+            gl.pixel_store_i32(glow::UNPACK_ALIGNMENT, 4);
+            gl.pixel_store_bool(glow::UNPACK_SWAP_BYTES, false);
             gl.bind_framebuffer(glow::FRAMEBUFFER, target);
-            gl.viewport(0, 0, width, height);
+            gl.viewport(0, 0, w, h);
             gl.disable(glow::SCISSOR_TEST);
             gl.disable(glow::BLEND);
             gl.disable(glow::DEPTH_TEST);
             gl.use_program(Some(self.program));
+            gl.uniform_1_i32(self.format_uniform.as_ref(), pixels.format().code() as i32);
             gl.active_texture(glow::TEXTURE0);
             gl.bind_texture(glow::TEXTURE_2D, Some(self.texture));
             gl.bind_vertex_array(Some(self.vertex_array));
