@@ -331,6 +331,38 @@ fn the_pushbuffer_and_atlas_in_ram_make_the_screen() {
     assert_same_picture(&picture, &expected_picture(&info));
 }
 
+/// The ROM's mode set through the NV2A's display blocks (not yet on the board's BAR0): they
+/// scan out 640x480 X8R8G8B8 from the ROM's framebuffer, and PFB reports the RAM size the ROM
+/// reads.
+#[test]
+fn the_nv2a_display_blocks_take_the_rom_mode() {
+    use oxbox::bootrom::xcodes::NV2A_BAR0;
+    use oxbox::frame::PixelFormat;
+    use oxbox::nv2a::scanout::{Display, Scanout};
+    let mut display = Display::new(64 << 20);
+    for op in nv2a::mode_set(64) {
+        let [kind, at, value, count] = op.encode();
+        for k in 0..count {
+            let size = if kind == 2 { 1 } else { 4 };
+            display.write(0, at - NV2A_BAR0 + 4 * k, size, value);
+        }
+    }
+    assert_eq!(
+        display.scanout(),
+        Some(Scanout {
+            width: 640,
+            height: 480,
+            pitch: 2560,
+            format: PixelFormat::X8R8G8B8,
+            start: nv2a::FRAMEBUFFER,
+            interlaced: false,
+            blank: false,
+        })
+    );
+    assert_eq!(display.read(0, nv2a::PFB_CSTATUS, 4), 64 << 20);
+    assert_eq!(display.read(0, nv2a::PCRTC_START, 4), nv2a::FRAMEBUFFER);
+}
+
 /// The ROM's channel set-up and the pushbuffer it left in RAM, run through the NV2A's own
 /// PFIFO and PGRAPH (not yet on the board's BAR0): the same picture in RAM.
 #[test]
