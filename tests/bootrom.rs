@@ -412,7 +412,6 @@ fn the_nv2a_pfifo_and_pgraph_draw_the_rom_pushbuffer() {
 }
 
 #[test]
-#[ignore = "needs the NV2A"]
 fn the_nv2a_draws_the_screen_and_interrupts_on_vblank() {
     let info = info(Encoder::Conexant, 64);
     let (machine, lines, _scratch) = boot("nv2a", &info);

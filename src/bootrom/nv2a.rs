@@ -13,8 +13,8 @@ use super::xcodes::NV2A_BAR0;
 
 // PMC: identity, enables, interrupt aggregation.
 pub const PMC_BOOT_0: u32 = 0x00_0000;
-/// What PMC_BOOT_0 reads on an NV2A A1 (xemu `pmc.c`).
-pub const PMC_BOOT_0_NV2A: u32 = 0x02A0_00A1;
+/// What PMC_BOOT_0 reads on any NV2A, less its stepping byte (A1, A2 and A3 exist).
+pub const PMC_BOOT_0_NV2A: u32 = 0x02A0_0000;
 pub const PMC_INTR_EN_0: u32 = 0x00_0140;
 const PMC_INTR_EN_0_HARDWARE: u32 = 1;
 pub const PMC_ENABLE: u32 = 0x00_0200;

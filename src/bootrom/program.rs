@@ -354,9 +354,11 @@ fn probe_nv2a(a: &mut Asm, info: &BootInfo, r: &Routines) -> Result {
     a.call(r.print_hex)?;
     a.print("\n")?;
     let (identified, from_pfb, done) = (a.label(), a.label(), a.label());
-    a.cmp(edx, nv2a::PMC_BOOT_0_NV2A as i32)?;
+    a.mov(eax, edx)?;
+    a.and(eax, 0xFFFF_FF00u32 as i32)?;
+    a.cmp(eax, nv2a::PMC_BOOT_0_NV2A as i32)?;
     a.je(identified)?;
-    a.print("bootrom: FAIL NV2A does not identify itself (PMC_BOOT_0 should be 02A000A1)\n")?;
+    a.print("bootrom: FAIL NV2A does not identify itself (PMC_BOOT_0 should be 02A000xx)\n")?;
     a.bind(identified)?;
     a.mov(eax, dword_ptr(NV2A_BAR0 + nv2a::PFB_CSTATUS))?;
     a.cmp(eax, 64 << 20)?;

@@ -175,13 +175,20 @@ impl Board {
         self.events.schedule(Event::Field, Some(at));
     }
 
-    /// Asks every device when it next needs the clock.
+    /// Asks every device when it next needs the clock. A time not after now counts as the
+    /// next cycle, so time always moves on between two rounds of events.
     fn schedule(&mut self) {
-        self.events.schedule(Event::Pit, self.pit.next_event());
-        self.events.schedule(Event::Rtc, self.rtc.next_event());
+        let later = |at: Option<u64>| at.map(|at| at.max(self.now + 1));
         self.events
-            .schedule(Event::AcpiTimer, self.acpi.next_event());
-        self.events.schedule(Event::Smbus, self.smbus.next_event());
+            .schedule(Event::Pit, later(self.pit.next_event()));
+        self.events
+            .schedule(Event::Rtc, later(self.rtc.next_event()));
+        self.events
+            .schedule(Event::AcpiTimer, later(self.acpi.next_event()));
+        self.events
+            .schedule(Event::Smbus, later(self.smbus.next_event()));
+        self.events
+            .schedule(Event::Nv2a, later(self.nv2a.next_event()));
     }
 
     /// Recomputes the PIC's inputs from the devices' interrupt outputs.
@@ -202,9 +209,12 @@ impl Board {
         raise(8, self.rtc.irq());
         // Routed sources: a routing value of 0 leaves the source unconnected.
         let routing = self.pci.config(Function::Lpc, pci::lpc::ACPI_IRQ_ROUTING);
+        // The NV2A's INTA is the AGP slot's PIRQC.
+        let pirqc = self.pci.config(Function::Lpc, pci::lpc::PIRQ_ROUTING) >> 16 & 0xFF;
         for (line, level) in [
             (routing & 0xFF, self.acpi.sci()),
             (routing >> 8 & 0xFF, self.smbus.irq()),
+            (pirqc, self.nv2a.irq()),
         ] {
             raise(if line == 0 { 16 } else { line }, level);
         }

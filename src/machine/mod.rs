@@ -215,7 +215,10 @@ impl Machine {
         self.frame += 1;
         let video = match self.scanout.as_ref().and_then(RawFrame::view) {
             Some(picture) => picture,
-            None => self.video.as_pixels().expect("the status screen is never empty"),
+            None => self
+                .video
+                .as_pixels()
+                .expect("the status screen is never empty"),
         };
         FrameOutput {
             video,
