@@ -326,7 +326,7 @@ fn assert_same_picture(got: &[u32], expected: &[u32]) {
 fn the_pushbuffer_and_atlas_in_ram_make_the_screen() {
     let info = info(Encoder::Conexant, 64);
     let (machine, lines, _scratch) = boot("replay", &info);
-    let ram = &machine.console().expect("a console").board.ram;
+    let ram = &machine.console().board.ram;
     let picture = replay_pushbuffer(ram, last_put(&lines));
     assert_same_picture(&picture, &expected_picture(&info));
 }
@@ -371,7 +371,7 @@ fn the_nv2a_pfifo_and_pgraph_draw_the_rom_pushbuffer() {
     use oxbox::nv2a::{self as gpu, Memory, pfifo::Pfifo, pgraph::Pgraph};
     let info = info(Encoder::Conexant, 64);
     let (machine, lines, _scratch) = boot("gpu", &info);
-    let mut ram = machine.console().expect("a console").board.ram.clone();
+    let mut ram = machine.console().board.ram.clone();
     let put = last_put(&lines) as u32;
     let mut pramin = vec![0u8; gpu::PRAMIN_SIZE];
     let (mut pfifo, mut pgraph) = (Pfifo::new(), Pgraph::new());
@@ -431,7 +431,7 @@ fn the_nv2a_draws_the_screen_and_interrupts_on_vblank() {
         "bootrom: pushbuffer kick 2: DMA_GET reached DMA_PUT",
     );
     assert_has(&lines, "bootrom: vblank");
-    let ram = &machine.console().expect("a console").board.ram;
+    let ram = &machine.console().board.ram;
     let expected = expected_picture(&info);
     let at = nv2a::FRAMEBUFFER as usize;
     let wrong: Vec<(usize, u32, u32)> = expected

@@ -13,6 +13,7 @@ pub mod savestate;
 pub mod state;
 pub mod timing;
 
+use crate::bootrom::{self, BootInfo};
 use crate::firmware::{self, Firmware};
 use crate::frame::{Frame, Pixels, RawFrame};
 use crate::input::{Analog, Gamepad, PORTS, Rumble};
@@ -46,6 +47,9 @@ pub struct Config {
     /// The RTC's time at power-on, in seconds since 2000-01-01 00:00:00 UTC. Fixed, so runs
     /// are reproducible.
     pub rtc_start: u64,
+    /// Boot Oxbox's own boot ROM even when there is a flash image (it always boots when
+    /// there is none).
+    pub builtin_rom: bool,
 }
 
 /// 2001-11-15 00:00:00 UTC, the Xbox's North American launch, as seconds since 2000.
@@ -63,6 +67,7 @@ impl Default for Config {
             short_animation: false,
             eeprom: EepromSettings::default(),
             rtc_start: DEFAULT_RTC_START,
+            builtin_rom: false,
         }
     }
 }
@@ -85,8 +90,8 @@ pub struct Machine {
     /// The last scan-out picture, when the guest's display is on.
     scanout: Option<RawFrame>,
     audio: Vec<i16>,
-    /// The emulated console, when there is a flash image to boot.
-    console: Option<Console>,
+    /// The emulated console: it boots the user's flash, or our boot ROM.
+    console: Console,
     /// Where the EEPROM is kept, and why not when it can not be.
     eeprom_file: eeprom_file::EepromFile,
     /// Messages for the user (boot problems), taken by the frontend.
@@ -102,7 +107,12 @@ impl Machine {
         let firmware = Firmware::locate(config.system_dir.as_deref(), &config.flash_file);
         let eeprom_file = eeprom_file::EepromFile::open(config.save_dir.as_deref(), &config.eeprom);
         let notices = eeprom_file.notices();
-        let console = firmware.flash.as_ref().ok().map(|flash| {
+        // The user's flash, or our own boot ROM when there is none (or the options ask).
+        let flash = match &firmware.flash {
+            Ok(flash) if !config.builtin_rom => flash.data.clone(),
+            _ => bootrom::build(&BootInfo::new(&config, &firmware)),
+        };
+        let console = {
             let mcpx = firmware.mcpx.as_ref().ok().map(|rom| {
                 let mut bytes = [0; MCPX_SIZE];
                 bytes.copy_from_slice(&rom.data);
@@ -110,7 +120,7 @@ impl Machine {
             });
             Console::new(BoardConfig {
                 ram_mib: if config.ram_mib == 128 { 128 } else { 64 },
-                flash: flash.data.clone(),
+                flash: flash.clone(),
                 mcpx,
                 smbus: SmbusConfig {
                     encoder: config.encoder,
@@ -120,8 +130,8 @@ impl Machine {
                 },
                 rtc_start: config.rtc_start,
             })
-        });
-        let fingerprint = fingerprint(&config, &firmware);
+        };
+        let fingerprint = fingerprint(&config, &firmware, &flash);
         Machine {
             config,
             firmware,
@@ -151,9 +161,8 @@ impl Machine {
         self.frame
     }
 
-    /// The emulated console, if there is one.
-    pub fn console(&self) -> Option<&Console> {
-        self.console.as_ref()
+    pub fn console(&self) -> &Console {
+        &self.console
     }
 
     /// Messages for the user since the last call (boot problems, EEPROM file trouble).
@@ -163,50 +172,48 @@ impl Machine {
 
     /// Lines the guest printed (debug UART and console port) since the last call.
     pub fn take_guest_log(&mut self) -> Vec<String> {
-        self.console
-            .as_mut()
-            .map_or_else(Vec::new, Console::take_log)
+        self.console.take_log()
     }
 
-    /// A CRC-32 of guest RAM (0 without a console), for determinism checks.
+    /// A CRC-32 of guest RAM, for determinism checks.
     pub fn ram_crc(&self) -> u32 {
-        self.console.as_ref().map_or(0, Console::ram_crc)
+        self.console.ram_crc()
     }
 
     /// Runs one video frame with the controllers in `pads`.
     pub fn run_frame(&mut self, pads: &[Gamepad; PORTS]) -> FrameOutput<'_> {
-        let mut board_line = None;
-        self.scanout = None;
-        if let Some(console) = &mut self.console {
-            let before = console.phase().clone();
-            console.run_field(self.frame);
-            if let Phase::Stopped(why) = console.phase()
-                && before != *console.phase()
-            {
-                self.notices.push(why.clone());
+        let console = &mut self.console;
+        let before = console.phase().clone();
+        console.run_field(self.frame);
+        if let Phase::Stopped(why) = console.phase()
+            && before != *console.phase()
+        {
+            self.notices.push(why.clone());
+        }
+        if console.board.smbus.take_eeprom_dirty() {
+            let contents = *console.board.smbus.eeprom();
+            if let Err(why) = self.eeprom_file.store(&contents) {
+                self.notices.push(why);
             }
-            if console.board.smbus.take_eeprom_dirty() {
-                let contents = *console.board.smbus.eeprom();
-                if let Err(why) = self.eeprom_file.store(&contents) {
-                    self.notices.push(why);
-                }
-            }
-            board_line = Some(match console.phase() {
+        }
+        self.scanout = console.board.nv2a.picture(&console.board.ram);
+        // Until the guest sets up the display, the status screen says what the console does,
+        // and its controller test drives the rumble motors.
+        let mut rumble = [Rumble::default(); PORTS];
+        if self.scanout.as_ref().and_then(RawFrame::view).is_none() {
+            let line = match console.phase() {
                 Phase::Xcodes => "Booting: running the flash's X-codes".to_string(),
                 Phase::Running => format!("Running: EIP {:08X}", console.cpu.eip),
                 Phase::Stopped(why) => why.clone(),
-            });
-            self.scanout = console.board.nv2a.picture(&console.board.ram);
-        }
-        let scanout = self.scanout.as_ref().and_then(RawFrame::view);
-        if scanout.is_none() {
+            };
             status::draw(
                 &mut self.video,
                 &self.firmware,
-                board_line.as_deref(),
+                Some(&line),
                 pads,
                 self.frame,
             );
+            rumble = pads.map(controller_test_rumble);
         }
         // Nothing makes a sound yet: the frame's share of samples is silence.
         self.audio.clear();
@@ -223,15 +230,13 @@ impl Machine {
         FrameOutput {
             video,
             audio: &self.audio,
-            rumble: pads.map(controller_test_rumble),
+            rumble,
         }
     }
 
     fn walk(&mut self, s: &mut State) {
         s.u64(&mut self.frame);
-        if let Some(console) = &mut self.console {
-            console.state(s);
-        }
+        self.console.state(s);
     }
 
     /// The size of this machine's save states (fixed for its configuration).
@@ -268,14 +273,12 @@ impl Machine {
 }
 
 /// What a save state depends on beyond its own bytes: the format of the walk (RAM size, the
-/// flash image's size and the boot path) and the firmware it ran.
-fn fingerprint(config: &Config, firmware: &Firmware) -> u32 {
+/// flash image's size and the boot path) and the firmware it runs (the user's flash or our
+/// boot ROM, and the MCPX ROM if any).
+fn fingerprint(config: &Config, firmware: &Firmware, flash: &[u8]) -> u32 {
     let mut h = crc32fast::Hasher::new();
     h.update(&config.ram_mib.to_le_bytes());
-    match &firmware.flash {
-        Ok(flash) => h.update(&flash.data),
-        Err(_) => h.update(b"no flash"),
-    }
+    h.update(flash);
     match &firmware.mcpx {
         Ok(rom) => h.update(&rom.data),
         Err(_) => h.update(b"high-level MCPX"),

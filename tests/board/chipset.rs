@@ -255,7 +255,7 @@ fn smbus_reaches_every_device_on_a_conexant_board() {
     );
     // The guest's copy is the file, byte for byte.
     let file = std::fs::read(eeprom_file(&scratch)).expect("the EEPROM file exists");
-    let ram = &machine.console().expect("a console").board.ram;
+    let ram = &machine.console().board.ram;
     let copy = &ram[EEPROM_COPY as usize..EEPROM_COPY as usize + 256];
     assert_eq!(
         copy,

@@ -68,7 +68,7 @@ fn measure(machine: &mut Machine, frames: u64) -> Result<(), String> {
     let pads = [Gamepad::default(); PORTS];
     // The first frame boots (X-codes, the MCPX's wait): leave it out.
     machine.run_frame(&pads);
-    let instructions = |m: &Machine| m.console().map_or(0, |c| c.cpu.instructions);
+    let instructions = |m: &Machine| m.console().cpu.instructions;
     let start_instructions = instructions(machine);
     let start = Instant::now();
     for _ in 0..frames {
