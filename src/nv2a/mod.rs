@@ -17,6 +17,7 @@
 //! checks every access, so no guest value can reach host memory outside RAM and PRAMIN.
 
 pub mod dma;
+pub mod driver;
 pub mod pcrtc;
 pub mod pfb;
 pub mod pfifo;
