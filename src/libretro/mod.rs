@@ -235,6 +235,7 @@ fn config(options: &options::Options) -> Config {
         system_dir: env::directory(sys::RETRO_ENVIRONMENT_GET_SYSTEM_DIRECTORY),
         save_dir: env::directory(sys::RETRO_ENVIRONMENT_GET_SAVE_DIRECTORY),
         flash_file: options.flash_file.clone(),
+        builtin_rom: options.builtin_rom,
         ram_mib: options.ram_mib,
         encoder: options.encoder,
         av_pack: options.av_pack,

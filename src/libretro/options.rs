@@ -16,6 +16,7 @@ use std::ptr;
 const MAX_VALUES: usize = 127;
 
 pub const FLASH_BIOS: &CStr = c"oxbox_flash_bios";
+pub const BOOT_ROM: &CStr = c"oxbox_boot_rom";
 pub const RAM: &CStr = c"oxbox_ram";
 pub const ENCODER: &CStr = c"oxbox_video_encoder";
 pub const AV_PACK: &CStr = c"oxbox_av_pack";
@@ -33,6 +34,7 @@ const EEPROM: &CStr = c"eeprom";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
     pub flash_file: String,
+    pub builtin_rom: bool,
     pub ram_mib: u32,
     pub encoder: Encoder,
     pub av_pack: AvPack,
@@ -74,6 +76,18 @@ fn definitions(system_dir: Option<&Path>) -> Vec<Definition> {
                 .iter()
                 .map(|n| (env::c_string(n), env::c_string(n)))
                 .collect(),
+        },
+        Definition {
+            key: BOOT_ROM,
+            desc: c"Boot",
+            info: c"What the console boots: your flash BIOS when it is there (else Oxbox's own \
+                boot ROM, which shows what was found), or always Oxbox's boot ROM. Restarts the \
+                console.",
+            category: FILES,
+            values: choices(&[
+                ("flash", "Flash BIOS if present"),
+                ("builtin", "Oxbox boot ROM"),
+            ]),
         },
         Definition {
             key: RAM,
@@ -326,6 +340,7 @@ pub fn read() -> Options {
         flash_file: value(FLASH_BIOS)
             .filter(|name| !name.is_empty())
             .unwrap_or_else(|| firmware::DEFAULT_FLASH_FILE.to_string()),
+        builtin_rom: pick(BOOT_ROM) == "builtin",
         ram_mib: if pick(RAM) == "128" { 128 } else { 64 },
         encoder: match pick(ENCODER).as_str() {
             "focus" => Encoder::Focus,
