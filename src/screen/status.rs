@@ -1,5 +1,6 @@
-//! The status screen, shown while there is nothing to boot: name and version, what was found of
-//! the user's firmware and where it was looked for, and a live test of the four controllers.
+//! The status screen, shown until the guest sets up a picture (or when the console stops):
+//! name and version, what was found of the user's firmware and where it was looked for, what
+//! the console is doing, and a live test of the four controllers.
 
 use super::{Console, draw_text, keep_end};
 use crate::firmware::{self, FileError, Firmware};
@@ -44,13 +45,13 @@ pub fn draw(
     let width = con.columns() - 2 * MARGIN;
     let intro = if fw.flash.is_ok() {
         [
-            "The console runs your flash image. Its picture needs the NV2A,",
-            "which arrives in a later version; meanwhile, what it does:",
+            "The console runs your flash image. Until it sets up a picture,",
+            "this screen shows what it does:",
         ]
     } else {
         [
-            "Nothing to boot. Oxbox needs your own console's firmware",
-            "in the frontend's system folder (or its xbox/ subfolder):",
+            "No flash image: starting Oxbox's own boot ROM. Your console's",
+            "firmware goes in the frontend's system folder (or xbox/ in it):",
         ]
     };
     con.put(MARGIN, 4, intro[0], TEXT);
