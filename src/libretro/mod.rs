@@ -152,8 +152,9 @@ fn geometry(width: usize, height: usize) -> sys::retro_game_geometry {
         base_height: height as c_uint,
         max_width: MAX_WIDTH,
         max_height: MAX_HEIGHT,
-        // Every Xbox video mode fills a 4:3 television unless widescreen is chosen.
-        aspect_ratio: 4.0 / 3.0,
+        // The HD modes (720p, 1080i) are 16:9; the SD ones fill a 4:3 television (a game's
+        // anamorphic widescreen is the frontend's aspect setting to choose).
+        aspect_ratio: if width >= 1280 { 16.0 / 9.0 } else { 4.0 / 3.0 },
     }
 }
 
