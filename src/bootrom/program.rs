@@ -100,23 +100,7 @@ pub fn assemble(info: &BootInfo, screen: &Screen) -> Result<Vec<u8>> {
         };
         a.section(32, DATA, (DATA - FLASH_BASE) as usize)?;
         data(a, &tables, &smbus, [&mode, &pfifo, &vblank], screen)?;
-        // A flat GDT of our own: null, code 0x08, data 0x10 (the MCPX ROM's is hidden).
-        a.section(32, GDT, (GDT - FLASH_BASE) as usize)?;
-        a.dq(&[0, 0x00CF_9B00_0000_FFFF, 0x00CF_9300_0000_FFFF])?;
-        let gdt_pointer = a.here()?;
-        a.dw(&[23])?;
-        a.dd(&[GDT])?;
-        a.section(32, super::CODE, (super::CODE - FLASH_BASE) as usize)?;
-        let address = a.addr(gdt_pointer);
-        a.lgdt(ptr(address))?;
-        let flat = a.label();
-        a.jmp(flat)?;
-        a.bind(flat)?;
-        a.mov(eax, 0x10u32)?;
-        for seg in [ds, es, ss, fs, gs] {
-            a.mov(seg, ax)?;
-        }
-        a.mov(esp, STACK)?;
+        flat_start(a, STACK)?;
         a.cld()?;
         let routines = Routines {
             print_hex: a.label(),
@@ -735,6 +719,30 @@ fn wait_for_vblank(a: &mut Asm, t: &Tables, r: &Routines) -> Result {
     a.out(0x20u32, al)?;
     a.pop(eax)?;
     a.iretd()?;
+    Ok(())
+}
+
+/// The start of a flash program: a flat GDT of our own in the flash (null, code 0x08, data
+/// 0x10; the MCPX ROM's is gone with the ROM), then, at [`super::CODE`] where the visor jump
+/// lands, code that loads it, reloads every segment and sets the stack. What the caller emits
+/// next follows that code.
+pub fn flat_start(a: &mut Asm, stack: u32) -> Result {
+    a.section(32, GDT, (GDT - FLASH_BASE) as usize)?;
+    a.dq(&[0, 0x00CF_9B00_0000_FFFF, 0x00CF_9300_0000_FFFF])?;
+    let gdt_pointer = a.here()?;
+    a.dw(&[23])?;
+    a.dd(&[GDT])?;
+    a.section(32, super::CODE, (super::CODE - FLASH_BASE) as usize)?;
+    let address = a.addr(gdt_pointer);
+    a.lgdt(ptr(address))?;
+    let flat = a.label();
+    a.jmp(flat)?;
+    a.bind(flat)?;
+    a.mov(eax, 0x10u32)?;
+    for seg in [ds, es, ss, fs, gs] {
+        a.mov(seg, ax)?;
+    }
+    a.mov(esp, stack)?;
     Ok(())
 }
 

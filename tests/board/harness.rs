@@ -17,9 +17,7 @@ pub use oxbox::cputest::asm::code_asm::*;
 
 pub const FLASH_SIZE: usize = 256 * 1024;
 /// Where the program's code starts (flash offset 0x1000, seen through the top mirror).
-pub const CODE: u32 = 0xFF00_1000;
-/// The program's GDT (flash offset 0xF00).
-pub const GDT: u32 = 0xFF00_0F00;
+pub const CODE: u32 = oxbox::bootrom::CODE;
 /// Where programs build their IDT in RAM.
 pub const IDT: u32 = 0x0000_1000;
 /// The program's stack top.
@@ -72,23 +70,7 @@ pub fn flash(text: impl Fn(&mut Asm) -> Result) -> Vec<u8> {
 
 pub fn flash_with(xcodes: Xcodes, text: impl Fn(&mut Asm) -> Result) -> Vec<u8> {
     let mut image = asm::assemble(FLASH_SIZE, 0xFF, |a| {
-        // A flat GDT of our own (the ROM's lives in the ROM): null, code 0x08, data 0x10.
-        a.section(32, GDT, (GDT - 0xFF00_0000) as usize)?;
-        a.dq(&[0, 0x00CF_9B00_0000_FFFF, 0x00CF_9300_0000_FFFF])?;
-        let pointer = a.here()?;
-        a.dw(&[23])?;
-        a.dd(&[GDT])?;
-        a.section(32, CODE, (CODE - 0xFF00_0000) as usize)?;
-        let address = a.addr(pointer);
-        a.lgdt(ptr(address))?;
-        let flat = a.label();
-        a.jmp(flat)?;
-        a.bind(flat)?;
-        a.mov(eax, 0x10u32)?;
-        for seg in [ds, es, ss, fs, gs] {
-            a.mov(seg, ax)?;
-        }
-        a.mov(esp, STACK)?;
+        oxbox::bootrom::program::flat_start(a, STACK)?;
         text(a)
     })
     .unwrap_or_else(|e| panic!("guest program: {e}"));
