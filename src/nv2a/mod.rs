@@ -138,7 +138,7 @@ impl Nv2a {
     /// A BAR0 read of `size` bytes at `offset`.
     pub fn read(&mut self, now: u64, offset: u32, size: usize) -> u32 {
         self.sync_time(now);
-        match offset {
+        let value = match offset {
             o if bar0::PMC.contains(&o) => self.pmc.read(o & !3),
             o if bar0::PBUS.contains(&o) => self.pbus[(o as usize & 0xFFF) >> 2],
             o if bar0::PFIFO.contains(&o) => self.pfifo.read(o - bar0::PFIFO.start, size),
@@ -156,7 +156,10 @@ impl Nv2a {
             }
             o if Display::claims(o) => self.display.read(now, o, size),
             _ => 0,
-        }
+        };
+        // Reading RASTER or TIME can latch a vblank or an alarm.
+        self.update_interrupts();
+        value
     }
 
     /// A BAR0 write of `size` bytes at `offset`. A write that gives the FIFO work (a channel's
@@ -202,7 +205,8 @@ impl Nv2a {
 
     /// PGRAPH's notifier timestamps follow PTIMER.
     fn sync_time(&mut self, now: u64) {
-        self.pgraph.set_time(self.display.ptimer.count(now));
+        // TIME_1:TIME_0 is the counter shifted left by 5 (its low bits read as zero).
+        self.pgraph.set_time(self.display.ptimer.count(now) << 5);
     }
 
     fn update_interrupts(&mut self) {

@@ -38,10 +38,11 @@
 //!   channel * 64.
 //!
 //! Choices where the sources are silent:
-//! - An [`EngineError`] stops the puller (PULL0.ACCESS cleared) with INTR_0.CACHE_ERROR.
-//!   `NoObject` is reported like a software subchannel (DEVICE_SOFTWARE, the entry kept for
-//!   the host); `InvalidMethod` and `InvalidData` consume the method (the engine has seen it)
-//!   and set no PULL0 flag, so a handler that only re-enables PULL0 moves on.
+//! - `EngineError::NoObject` is reported like a software subchannel: CACHE_ERROR with
+//!   DEVICE_SOFTWARE, the puller stopped and the entry kept for the host. `InvalidMethod` and
+//!   `InvalidData` consume the method: the engine raised its own interrupt and holds the
+//!   puller by reporting busy until its handler is done (envytools `puller.rst`: CACHE_ERROR
+//!   is for RAMHT misses and software objects only).
 //! - Semaphore errors (INTR_0.SEMAPHORE, PULL0 bits 20-23: 1 invalid operand, 2 invalid
 //!   state) consume the method and stop the puller. DMA_SEMAPHORE takes any DMA class; the
 //!   semaphore lies at the object's page (SEMAPHORE bits 12-31) plus the offset (bits 2-11),
@@ -827,10 +828,9 @@ impl Pfifo {
                 self.cache_error(PULL0_DEVICE_SOFTWARE);
                 Pulled::Kept
             }
-            Err(EngineError::InvalidMethod | EngineError::InvalidData) => {
-                self.cache_error(0);
-                Pulled::Consumed
-            }
+            // The engine raises its own interrupt and stops taking methods (it reports busy)
+            // until its handler is done; the puller is not at fault.
+            Err(EngineError::InvalidMethod | EngineError::InvalidData) => Pulled::Consumed,
         }
     }
 

@@ -234,9 +234,6 @@ fn notify_writes_a_notification_after_the_next_method_and_can_interrupt() {
 /// values of TIME_LOW and TIME_HIGH" (`PTIMER.TIME_HIGH << 32 | PTIMER.TIME_LOW`), the
 /// counter shifted left by 5 (ptimer.rst).
 #[test]
-#[ignore = "bug: Nv2a::sync_time stamps notifications with the raw PTIMER counter \
-            (Ptimer::count), not TIME_HIGH:TIME_LOW (the counter << 5): 31,250,000 instead \
-            of 1,000,000,000 at one second"]
 fn a_notification_carries_the_ptimer_time() {
     let mut g = kelvin_rig();
     nanosecond_timer(&mut g);
@@ -562,9 +559,6 @@ fn graph_errors_reach_pmc_bit_12() {
 /// TL_PARAM_LOAD_POS); pgraph_mthd.cc's ClassInvalidTests expects every other method of a
 /// NV4+ class to raise ERROR with NSOURCE ILLEGAL_MTHD (nv04_pgraph_blowup(0x40)).
 #[test]
-#[ignore = "bug: PGRAPH records and accepts any method of a modelled class (pgraph/mod.rs \
-            `dispatch`: unknown Kelvin methods go to `ignore`), so Kelvin method 0x1FFC raises \
-            no ILLEGAL_MTHD, no PGRAPH ERROR and no PMC bit 12"]
 fn a_method_kelvin_lacks_is_an_illegal_method() {
     let mut g = kelvin_rig();
     g.enable_interrupts();
@@ -587,9 +581,6 @@ fn a_method_kelvin_lacks_is_an_illegal_method() {
 /// NV20 family's with them), and envytools' hwtest nv04_pgraph_blowup shifts the NV04 bits up
 /// by 12 for card_type >= 0x10: a DATA_ERROR (NSOURCE bit 1) sets BAD_ARGUMENT, bit 25.
 #[test]
-#[ignore = "bug: PGRAPH NSTATUS uses the NV04 bit positions (pgraph/regs.rs: BAD_ARGUMENT \
-            bit 13, INVALID_STATE 12, PROTECTION_FAULT 14), not the NV10+ ones (25, 24, 26): \
-            a DATA_ERROR reads 0x2000 instead of 0x2000000"]
 fn nstatus_has_the_nv10_bit_positions() {
     let mut g = kelvin_rig();
     g.methods(0, NV097_NOTIFY, &[2]);
@@ -604,11 +595,6 @@ fn nstatus_has_the_nv10_bit_positions() {
 /// which the driver turns back on (nouveau's nv10_gr_intr ends by writing 1 there). PFIFO
 /// raises nothing, and the next method goes through once PGRAPH is acknowledged.
 #[test]
-#[ignore = "bug: an engine error also raises PFIFO CACHE_ERROR and clears PULL0.ACCESS \
-            (pfifo.rs `forward`, InvalidMethod/InvalidData), so PMC shows bit 8 as well as \
-            bit 12 and the FIFO stays stopped after PGRAPH is acknowledged (a nouveau-style \
-            CACHE_ERROR handler would then also step CACHE1_GET over the next, valid method); \
-            and PGRAPH's FIFO access bit stays set"]
 fn a_graph_error_interrupts_through_pgraph_alone() {
     let mut g = kelvin_rig();
     g.enable_interrupts();

@@ -199,10 +199,6 @@ fn vblanks_come_at_60000_1001_hz_in_every_mode() {
 /// while any is active and enabled. A vblank latched by a read of PCRTC (a driver polling
 /// RASTER) is as pending as one latched by `tick`.
 #[test]
-#[ignore = "bug: Nv2a::read lets PCRTC latch VBLANK (Pcrtc::read ticks) without updating PMC: \
-            PCRTC_INTR_0 reads 1 with INTR_EN_0 on, yet PMC INTR_0 bit 24 and irq() stay \
-            clear, and next_event() is None (the vblank counts as seen), so on the board the \
-            interrupt is lost until some later BAR0 write"]
 fn a_vblank_latched_by_a_raster_read_raises_the_line() {
     let mut g = Gpu::new();
     g.w(0, PCRTC_INTR_0, 1);
@@ -218,9 +214,6 @@ fn a_vblank_latched_by_a_raster_read_raises_the_line() {
 
 /// The same for PTIMER's alarm, latched by a read of TIME_LOW (a driver's delay loop).
 #[test]
-#[ignore = "bug: Nv2a::read lets PTIMER latch ALARM (Ptimer::read ticks) without updating \
-            PMC: PTIMER_INTR_0 reads 1 with INTR_EN_0 on, yet PMC INTR_0 bit 20 and irq() \
-            stay clear and next_event() is None, so on the board the alarm is lost"]
 fn an_alarm_latched_by_a_time_read_raises_the_line() {
     let mut g = Gpu::new();
     g.w(0, PTIMER_INTR_EN_0, 1);
@@ -345,10 +338,6 @@ fn the_guest_takes_60_vblank_interrupts_in_60_frames() {
 /// GetRasterStatus does): every vblank still interrupts, 6 ± 1 in 6 frames. (Slow: the guest
 /// does nothing but BAR0 reads, about 10 s for the 7 frames.)
 #[test]
-#[ignore = "bug: no vblank interrupt at all arrives (0 in 6 frames): the guest's RASTER \
-            reads reach the vblank's cycle before the board runs its NV2A event, Nv2a::read \
-            lets PCRTC latch the vblank there without updating PMC, and next_event() then \
-            drops it (see a_vblank_latched_by_a_raster_read_raises_the_line)"]
 fn polling_raster_loses_no_vblank_interrupt() {
     let image = flash(|a| {
         let handler = a.label();

@@ -734,21 +734,15 @@ fn the_budget_splits_work_across_calls() {
 }
 
 #[test]
-fn an_engine_error_stops_the_puller() {
+fn an_engine_error_is_the_engines_to_report() {
     let mut rig = Rig::bound();
     rig.engine.refuse.push((0x104, EngineError::InvalidMethod));
     rig.submit(&[inc(1, 0x100, 3), 1, 2, 3]);
     rig.run(1000);
-    assert_eq!(rig.engine.calls.len(), 2);
-    assert_eq!(rig.reg(INTR_0), INTR_CACHE_ERROR);
-    assert_eq!(rig.reg(CACHE1_PULL0), 0, "stopped, no flags");
-    assert_eq!(
-        rig.cache_head(),
-        (1 << 13 | 0x108, 3),
-        "the refused method is gone"
-    );
-    rig.skip_cache_error();
-    rig.run(1000);
+    // The refused method is consumed; the puller is not at fault and runs on (a real engine
+    // holds it by reporting busy until its own interrupt is handled).
+    assert_eq!(rig.reg(INTR_0), 0, "no CACHE_ERROR");
+    assert_eq!(rig.reg(CACHE1_PULL0), 1, "still pulling");
     assert_eq!(rig.engine.calls.last(), Some(&method(0, 1, 0x108, 3)));
 
     // An engine without an object on the subchannel: reported like a software method.

@@ -330,6 +330,8 @@ impl Pgraph {
         );
         self.set_reg(TRAPPED_DATA_LOW, param);
         self.set_reg(INTR, self.reg(INTR) | INTR_ERROR);
+        // The engine stops taking methods from the FIFO until the handler lets it again.
+        self.set_reg(FIFO, self.reg(FIFO) & !FIFO_ACCESS);
     }
 
     /// Mirrors the current channel, subchannel and object into the context registers.
@@ -367,6 +369,10 @@ impl Pgraph {
             };
         };
         if class == Class::Kelvin {
+            // Kelvin's methods end at 0x1EA4 (envytools hwtest); beyond is illegal.
+            if method > KELVIN_LAST_METHOD {
+                return Err(Fault::IllegalMethod);
+            }
             self.kelvin.record(method, param);
         }
         match method {

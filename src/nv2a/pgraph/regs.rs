@@ -47,9 +47,12 @@ pub const INTR_BUFFER_NOTIFY: u32 = 1 << 16;
 pub const INTR_ERROR: u32 = 1 << 20;
 pub const INTR_SINGLE_STEP: u32 = 1 << 24;
 
-pub const NSTATUS_INVALID_STATE: u32 = 1 << 12;
-pub const NSTATUS_BAD_ARGUMENT: u32 = 1 << 13;
-pub const NSTATUS_PROTECTION_FAULT: u32 = 1 << 14;
+/// NSTATUS at its NV10-family positions (nouveau `NV10_PGRAPH_NSTATUS_*`).
+pub const NSTATUS_INVALID_STATE: u32 = 1 << 24;
+pub const NSTATUS_BAD_ARGUMENT: u32 = 1 << 25;
+pub const NSTATUS_PROTECTION_FAULT: u32 = 1 << 26;
+/// The last method of the Kelvin class.
+pub const KELVIN_LAST_METHOD: u32 = 0x1EA4;
 
 pub const NSOURCE_NOTIFICATION: u32 = 1 << 0;
 pub const NSOURCE_DATA_ERROR: u32 = 1 << 1;

@@ -174,8 +174,10 @@ fn a_method_on_an_empty_subchannel_faults() {
     rig.ack();
     assert_eq!(rig.reg(INTR), 0);
     assert_eq!(rig.reg(NSOURCE), 0);
-    assert!(!rig.gpu.busy());
     assert!(!rig.gpu.pending());
+    assert!(rig.gpu.busy(), "the error also took the FIFO's access away");
+    rig.gpu.write(FIFO, 4, FIFO_ACCESS);
+    assert!(!rig.gpu.busy());
 }
 
 #[test]
@@ -1097,6 +1099,7 @@ fn a_nop_with_a_parameter_traps_to_software() {
     assert_eq!(rig.reg(TRAPPED_DATA_LOW), 0x42);
     assert!(rig.gpu.busy());
     rig.gpu.write(INTR, 4, INTR_ERROR);
+    rig.gpu.write(FIFO, 4, FIFO_ACCESS);
     assert!(!rig.gpu.busy());
 }
 
