@@ -1,5 +1,6 @@
 //! A headless OpenGL context: EGL on Mesa's surfaceless platform (no window system and no GPU
-//! needed), with a framebuffer object standing in for a window.
+//! needed), or a driver's default display where that platform is missing (NVIDIA's EGL picks
+//! its GPU device there), with a framebuffer object standing in for a window.
 
 use glow::HasContext;
 use khronos_egl as egl;
@@ -28,6 +29,27 @@ pub fn proc_address(name: &str) -> Option<extern "system" fn()> {
     instance().ok()?.get_proc_address(name)
 }
 
+/// An initialised display: the surfaceless platform, else the default display.
+fn open_display(egl: &Egl) -> Result<egl::Display, egl::Error> {
+    // SAFETY: the surfaceless platform takes the default display and no attributes.
+    let surfaceless = unsafe {
+        egl.get_platform_display(
+            PLATFORM_SURFACELESS_MESA,
+            egl::DEFAULT_DISPLAY,
+            &[egl::ATTRIB_NONE],
+        )
+    };
+    if let Ok(display) = surfaceless
+        && egl.initialize(display).is_ok()
+    {
+        return Ok(display);
+    }
+    // SAFETY: EGL_DEFAULT_DISPLAY is always a valid argument.
+    let display = unsafe { egl.get_display(egl::DEFAULT_DISPLAY) }.ok_or(egl::Error::BadDisplay)?;
+    egl.initialize(display)?;
+    Ok(display)
+}
+
 /// A current desktop-GL context with an RGBA8 framebuffer object of a fixed size.
 pub struct Headless {
     pub gl: glow::Context,
@@ -45,17 +67,7 @@ impl Headless {
     pub fn new(version: (u32, u32), width: usize, height: usize) -> Result<Headless, String> {
         let egl = instance()?;
         let fail = |what: &str, e: egl::Error| format!("EGL: {what} failed: {e}");
-        // SAFETY: the surfaceless platform takes the default display and no attributes.
-        let display = unsafe {
-            egl.get_platform_display(
-                PLATFORM_SURFACELESS_MESA,
-                egl::DEFAULT_DISPLAY,
-                &[egl::ATTRIB_NONE],
-            )
-        }
-        .map_err(|e| fail("opening the surfaceless display", e))?;
-        egl.initialize(display)
-            .map_err(|e| fail("initialising", e))?;
+        let display = open_display(egl).map_err(|e| fail("opening a display", e))?;
         egl.bind_api(egl::OPENGL_API)
             .map_err(|e| fail("choosing desktop OpenGL", e))?;
         // Surfaceless configs only offer pbuffers; without PBUFFER_BIT nothing matches.
