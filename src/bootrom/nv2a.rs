@@ -148,7 +148,7 @@ const FP_TG_CONTROL: u32 = 0x1010_0111;
 
 // PRAMIN layout (pbkit's): the hash table, the channels' FIFO contexts, the runout area, then
 // objects, each 16 bytes (an "instance" is its offset / 16).
-const RAMHT: u32 = 0x1_0000;
+pub(crate) const RAMHT: u32 = 0x1_0000;
 const RAMFC: u32 = 0x1_1000;
 const RAMRO: u32 = 0x1_2000;
 const OBJECTS: u32 = 0x1_2200;
@@ -398,7 +398,7 @@ pub fn mode_set(ram_mib: u32) -> Vec<Op> {
 /// table present and linear (0x3000), pbkit's 0x8000, target 0 (the NV2A's memory, which on
 /// the Xbox is all of RAM); the limit; the page address with its present and writable bits,
 /// twice.
-fn dma_object(instance: u32, base: u32, limit: u32) -> [Op; 4] {
+pub(crate) fn dma_object(instance: u32, base: u32, limit: u32) -> [Op; 4] {
     let at = PRAMIN + (instance << 4);
     [
         Op::Write32(
@@ -413,13 +413,13 @@ fn dma_object(instance: u32, base: u32, limit: u32) -> [Op; 4] {
 
 /// A graphics object: its class in the first dword (what PGRAPH loads on SET_OBJECT), no
 /// notifier, no patch configuration.
-fn graphics_object(instance: u32, class: u32) -> Op {
+pub(crate) fn graphics_object(instance: u32, class: u32) -> Op {
     Op::Write32(PRAMIN + (instance << 4), class)
 }
 
 /// The RAMHT entry binding `object` to channel 0: the handle, then valid (bit 31), channel,
 /// engine (1: graphics; 0 for DMA objects, as pbkit does) and instance.
-fn ramht_entry(object: Object, graphics: bool) -> [Op; 2] {
+pub(crate) fn ramht_entry(object: Object, graphics: bool) -> [Op; 2] {
     let at = PRAMIN + RAMHT + 8 * ramht_hash(object.handle, 0);
     [
         Op::Write32(at, object.handle),

@@ -5,8 +5,14 @@
 
 use super::Nv2a;
 use crate::bootrom::nv2a::{
-    self as rom, Op, PUSHBUFFER, PUSHBUFFER_SIZE, USER_DMA_GET, USER_DMA_PUT,
+    self as rom, Object, Op, PRAMIN, PUSHBUFFER, PUSHBUFFER_SIZE, RAMHT, USER_DMA_GET, USER_DMA_PUT,
 };
+
+/// Where the objects a tool adds go in PRAMIN (byte offset), after the boot ROM's tables and
+/// objects; each takes 16 bytes.
+const EXTRA_OBJECTS: u32 = 0x1_3000;
+/// The end of the space for them (the RAMHT entries they need run out long before).
+const EXTRA_OBJECTS_END: u32 = 0x2_0000;
 
 /// An NV2A with its own RAM, channel 0 set up in DMA mode on the boot ROM's pushbuffer.
 pub struct Driver {
@@ -14,6 +20,8 @@ pub struct Driver {
     pub gpu: Nv2a,
     /// Where the next pushbuffer word goes, as an offset in the pushbuffer.
     put: u32,
+    /// The next free object instance (16-byte units of PRAMIN).
+    next_instance: u32,
 }
 
 impl Driver {
@@ -24,6 +32,7 @@ impl Driver {
             ram: vec![0; (ram_mib as usize) << 20],
             gpu: Nv2a::new(ram_mib << 20),
             put: 0,
+            next_instance: EXTRA_OBJECTS >> 4,
         };
         driver.apply(&rom::mode_set(ram_mib));
         driver.apply(&rom::pfifo_setup(ram_mib));
@@ -53,6 +62,52 @@ impl Driver {
     /// A dword read in BAR0.
     pub fn read(&mut self, offset: u32) -> u32 {
         self.gpu.read(0, offset, 4)
+    }
+
+    /// Adds a DMA object over `limit + 1` bytes of RAM from `base`, reachable from channel 0 as
+    /// `handle` (pbkit's `pb_create_dma_ctx` and `pb_bind_channel`).
+    pub fn create_dma(&mut self, handle: u32, base: u32, limit: u32) -> Object {
+        let object = self.new_object(handle);
+        self.apply(&rom::dma_object(object.instance, base, limit));
+        self.apply(&rom::ramht_entry(object, false));
+        object
+    }
+
+    /// Adds a graphics object of `class` (the 2D context objects, the NULL object 0x30, a
+    /// second KELVIN...), reachable from channel 0 as `handle` (pbkit's `pb_create_gr_ctx`).
+    pub fn create_graphics(&mut self, handle: u32, class: u32) -> Object {
+        let object = self.new_object(handle);
+        self.apply(&[rom::graphics_object(object.instance, class)]);
+        self.apply(&rom::ramht_entry(object, true));
+        object
+    }
+
+    /// Points an existing DMA object at another window (the test programs'
+    /// `pb_set_dma_address`). PGRAPH reads a DMA object when a method names it, so the new
+    /// window applies from the next such method.
+    pub fn set_dma_window(&mut self, object: Object, base: u32, limit: u32) {
+        self.apply(&rom::dma_object(object.instance, base, limit));
+    }
+
+    /// Reserves an instance for `handle` after checking that its RAMHT slot is free (handles
+    /// below 512 hash to themselves in channel 0, so distinct handles never collide).
+    fn new_object(&mut self, handle: u32) -> Object {
+        assert!(
+            handle < 512,
+            "handle {handle:#x}: only handles below 512 are supported"
+        );
+        let slot = PRAMIN + RAMHT + 8 * rom::ramht_hash(handle, 0);
+        assert_eq!(self.read(slot + 4), 0, "handle {handle:#x} is taken");
+        assert!(
+            (self.next_instance + 1) << 4 <= EXTRA_OBJECTS_END,
+            "no room for more objects"
+        );
+        let object = Object {
+            handle,
+            instance: self.next_instance,
+        };
+        self.next_instance += 1;
+        object
     }
 
     /// Queues `params.len()` increasing methods from `method` on `subchannel` (not sent until
@@ -126,6 +181,37 @@ mod tests {
         assert_eq!(pixel & 0x00FF_FFFF, 0x0012_3456);
         let picture = d.gpu.picture(&d.ram).expect("the mode is set");
         assert_eq!((picture.width, picture.height), (640, 480));
+    }
+
+    #[test]
+    fn added_objects_are_found_by_handle_and_dma_windows_move() {
+        let mut d = Driver::new(64);
+        let window = d.create_dma(0x20, 0x0100_0000, 0xFFF);
+        let clip = d.create_graphics(0x21, 0x19);
+        assert_ne!(window.instance, clip.instance);
+        d.push(SUB_3D, SET_OBJECT, &[KELVIN.handle]);
+        d.push(SUB_3D, NV097_SET_CONTEXT_DMA_COLOR, &[window.handle]);
+        d.push(5, SET_OBJECT, &[clip.handle]);
+        assert!(d.kick());
+        assert_eq!(
+            d.gpu.pgraph().binding(0, 5),
+            Some((clip.instance << 4, 0x19))
+        );
+        let surface = d.gpu.pgraph().color_surface();
+        assert_eq!((surface.dma.base, surface.dma.limit), (0x0100_0000, 0xFFF));
+        d.set_dma_window(window, 0x0200_0000, 0x1FFF);
+        d.push(SUB_3D, NV097_SET_CONTEXT_DMA_COLOR, &[window.handle]);
+        assert!(d.kick());
+        let surface = d.gpu.pgraph().color_surface();
+        assert_eq!((surface.dma.base, surface.dma.limit), (0x0200_0000, 0x1FFF));
+    }
+
+    #[test]
+    #[should_panic(expected = "is taken")]
+    fn a_handle_can_be_added_once() {
+        let mut d = Driver::new(64);
+        d.create_graphics(0x21, 0x19);
+        d.create_graphics(0x21, 0x12);
     }
 
     #[test]

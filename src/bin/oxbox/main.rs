@@ -6,6 +6,7 @@ mod bench_state;
 mod cpu_system;
 mod egl;
 mod frontend;
+mod golden;
 mod hostdiff;
 mod linediff;
 mod png;
@@ -26,6 +27,7 @@ usage: oxbox run [OPTIONS] [CONTENT]
        oxbox cpu-test system [OPTIONS]      (see oxbox help cpu-test)
        oxbox bench cpu [OPTIONS]            (see oxbox help bench)
        oxbox user [OPTIONS] PROGRAM [ARGS...]   (see oxbox user --help)
+       oxbox nv2a-golden [--golden DIR] [--out DIR] SUITE...   (see oxbox help nv2a-golden)
 
 Plays the Oxbox libretro core as a frontend would: loads oxbox_libretro.so, gives it a headless
 OpenGL context (EGL, surfaceless), runs it and ends with the line
@@ -100,6 +102,7 @@ fn main() -> ExitCode {
         },
         // The guest's exit status becomes ours.
         Some("user") => user::command(&args[1..]),
+        Some("nv2a-golden") => golden::run(&args[1..]).map(|()| ExitCode::SUCCESS),
         Some("help" | "--help" | "-h") => {
             match args.get(1).map(String::as_str) {
                 Some("cpu-test") => print!(
@@ -109,6 +112,7 @@ fn main() -> ExitCode {
                     cpu_system::USAGE
                 ),
                 Some("bench") => print!("{}\n{}", bench::USAGE, bench_state::USAGE),
+                Some("nv2a-golden") => print!("{}", golden::USAGE),
                 _ => print!("{USAGE}"),
             }
             Ok(ExitCode::SUCCESS)
