@@ -325,7 +325,9 @@ impl Signals {
             // pop eax; mov eax, __NR_sigreturn; int 0x80
             bytes.extend([0x58, 0xB8, NR_SIGRETURN, 0, 0, 0, 0xCD, 0x80]);
         }
-        if !memory.user_writable(frame, fpstate + fpstate::SIZE - frame) {
+        // A stack near 0 or 4 GiB wraps these sums: such a frame is not writable user memory.
+        let end = fpstate.checked_add(fpstate::SIZE).ok_or(BadAddress)?;
+        if frame > end || !memory.user_writable(frame, end - frame) {
             return Err(BadAddress);
         }
         memory.write_user(cpu, fpstate, saved.fpu)?;
