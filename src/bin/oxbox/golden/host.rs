@@ -86,38 +86,7 @@ const PGRAPH_TRAPPED_ADDR: u32 = 0x40_0704;
 const PGRAPH_TRAPPED_DATA: u32 = 0x40_0708;
 const PGRAPH_INTR_ERROR: u32 = 1 << 20;
 
-/// A rectangle of screen pixels, right and bottom edges exclusive.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Rect {
-    pub x0: u32,
-    pub y0: u32,
-    pub x1: u32,
-    pub y1: u32,
-}
-
-impl Rect {
-    pub fn new(x: u32, y: u32, width: u32, height: u32) -> Rect {
-        Rect {
-            x0: x,
-            y0: y,
-            x1: x.saturating_add(width),
-            y1: y.saturating_add(height),
-        }
-    }
-
-    pub fn intersect(&self, other: &Rect) -> Rect {
-        Rect {
-            x0: self.x0.max(other.x0),
-            y0: self.y0.max(other.y0),
-            x1: self.x1.min(other.x1),
-            y1: self.y1.min(other.y1),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.x0 >= self.x1 || self.y0 >= self.y1
-    }
-}
+pub use oxbox::nv2a::pgraph::soft::Rect;
 
 /// A region left out of the comparison, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
