@@ -3,6 +3,7 @@
 //! `machine` is the console and knows nothing of libretro; `libretro` adapts it to the
 //! frontend; `render` presents its frames through OpenGL. See `docs/architecture.md`.
 
+pub mod asm;
 pub mod bootrom;
 pub mod cpu;
 pub mod cputest;

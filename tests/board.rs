@@ -10,7 +10,7 @@ mod harness;
 mod timers;
 
 use harness::*;
-use oxbox::cputest::asm::Cc;
+use oxbox::asm::Cc;
 use oxbox::input::{Gamepad, PORTS};
 use oxbox::machine::{Config, Machine};
 

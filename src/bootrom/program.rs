@@ -1,4 +1,4 @@
-//! The boot ROM's x86 code and the tables it walks, assembled with `cputest::asm`.
+//! The boot ROM's x86 code and the tables it walks, assembled with `asm`.
 //!
 //! The code runs from flash in flat 32-bit protected mode with its stack and variables in low
 //! RAM. It is a straight line of phases, each ending with a "bootrom: ..." line on the debug
@@ -13,8 +13,8 @@ use super::layout::{Field, PALETTE, Screen};
 use super::nv2a::{self, Op};
 use super::xcodes::{self, ACPI_BASE, NV2A_BAR0, SMBUS_BASE};
 use super::{BootInfo, DATA, FLASH_BASE, FLASH_SIZE, GDT, encoder};
-use crate::cputest::asm::code_asm::*;
-use crate::cputest::asm::{self, Asm, Label, Result};
+use crate::asm::code_asm::*;
+use crate::asm::{self, Asm, Label, Result};
 use crate::screen::font::{self, GLYPH_HEIGHT, GLYPH_WIDTH};
 
 const CONSOLE: u32 = 0xE9;

@@ -1,5 +1,4 @@
 //! CPU test programs for the bare-metal test machine, written in Rust as assembly (iced-x86's
-//! code assembler, through [`asm`]).
+//! code assembler, through [`crate::asm`]).
 
-pub mod asm;
 pub mod system;

@@ -7,7 +7,7 @@
 //! in /work/shared/reference/xboxdevwiki) and the ADM1032 data sheet, never from the emulator.
 
 use crate::harness::*;
-use oxbox::cputest::asm::{self, Asm, Cc, Label, Result};
+use oxbox::asm::{self, Asm, Cc, Label, Result};
 use oxbox::machine::{Config, EepromSettings, Machine};
 use oxbox::mcpx::eeprom::{self, Region, Revision, VideoStandard};
 use oxbox::mcpx::smc::AvPack;

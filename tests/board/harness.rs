@@ -8,12 +8,12 @@
 
 #![allow(dead_code)]
 
-use oxbox::cputest::asm::{self, Asm, Result};
+use oxbox::asm::{self, Asm, Result};
 use oxbox::input::{Gamepad, PORTS};
 use oxbox::machine::{Config, Machine};
 use std::path::PathBuf;
 
-pub use oxbox::cputest::asm::code_asm::*;
+pub use oxbox::asm::code_asm::*;
 
 pub const FLASH_SIZE: usize = 256 * 1024;
 /// Where the program's code starts (flash offset 0x1000, seen through the top mirror).

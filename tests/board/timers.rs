@@ -8,7 +8,7 @@
 //! timer 3,375,000 Hz (three PM ticks per PIT clock), RTC time base 32,768 Hz.
 
 use super::harness::*;
-use oxbox::cputest::asm::{Asm, Cc, Label, Result};
+use oxbox::asm::{Asm, Cc, Label, Result};
 use oxbox::machine::Config;
 
 /// Interrupts counted by the stamping handler.

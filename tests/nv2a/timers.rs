@@ -10,8 +10,8 @@
 
 use super::harness::*;
 use super::rig::*;
+use oxbox::asm::{Asm, Cc, Result};
 use oxbox::cpu::CLOCK_HZ;
-use oxbox::cputest::asm::{Asm, Cc, Result};
 use oxbox::frame::PixelFormat;
 use oxbox::input::{Gamepad, PORTS};
 use oxbox::machine::Config;

@@ -3,8 +3,8 @@
 
 use super::Case;
 use super::kernel::{DATA0, Gate, Kernel, var};
-use crate::cputest::asm::code_asm::*;
-use crate::cputest::asm::{Label, Result};
+use crate::asm::code_asm::*;
+use crate::asm::{Label, Result};
 
 pub fn cases() -> Vec<Case> {
     vec![Case::kernel("debug/single-step", single_step)]

@@ -6,8 +6,8 @@ use super::Case;
 use super::descriptor::access;
 use super::kernel::{Gate, Kernel, TSS0};
 use super::paging::{PT0, WINDOW, identity_paging};
-use crate::cputest::asm::Result;
-use crate::cputest::asm::code_asm::*;
+use crate::asm::Result;
+use crate::asm::code_asm::*;
 
 pub fn cases() -> Vec<Case> {
     vec![

@@ -3,8 +3,8 @@
 
 use super::Case;
 use super::kernel::Kernel;
-use crate::cputest::asm::code_asm::*;
-use crate::cputest::asm::{Cc, Result};
+use crate::asm::code_asm::*;
+use crate::asm::{Cc, Result};
 
 pub fn cases() -> Vec<Case> {
     vec![

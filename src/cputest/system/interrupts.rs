@@ -5,8 +5,8 @@
 use super::Case;
 use super::descriptor::{access, flat, gate};
 use super::kernel::{CODE0, CODE3, DATA0, DATA3, Gate, ISTACK, Kernel, STACK3, var};
-use crate::cputest::asm::code_asm::*;
-use crate::cputest::asm::{Cc, Label, Result};
+use crate::asm::code_asm::*;
+use crate::asm::{Cc, Label, Result};
 use iced_x86::code_asm::CodeAssembler;
 
 pub fn cases() -> Vec<Case> {

@@ -3,8 +3,8 @@
 
 use super::Case;
 use super::kernel::{Kernel, TSS};
-use crate::cputest::asm::Result;
-use crate::cputest::asm::code_asm::*;
+use crate::asm::Result;
+use crate::asm::code_asm::*;
 
 pub fn cases() -> Vec<Case> {
     vec![Case::kernel("io/permission-bitmap", permission_bitmap)]

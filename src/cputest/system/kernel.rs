@@ -9,8 +9,8 @@
 //! test loads, at any privilege level (test bodies leave FS alone).
 
 use super::descriptor::{access, flat, gate, segment};
-use crate::cputest::asm::code_asm::*;
-use crate::cputest::asm::{Asm, CONSOLE, Cc, EXIT, Emitted, Error, Label, Result, assemble};
+use crate::asm::code_asm::*;
+use crate::asm::{Asm, CONSOLE, Cc, EXIT, Emitted, Error, Label, Result, assemble};
 use std::collections::BTreeMap;
 
 /// Where the image loads; its multiboot header comes first, the code after it.

@@ -24,7 +24,7 @@ mod segments;
 mod smc;
 mod tasks;
 
-use crate::cputest::asm;
+use crate::asm;
 use crate::testmachine::{Config, Stop, TestMachine};
 use kernel::Kernel;
 
@@ -197,7 +197,7 @@ fn verdict(name: &str, passed: bool, detail: String) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cputest::asm::code_asm::*;
+    use crate::asm::code_asm::*;
 
     #[test]
     fn a_failed_check_reports_its_number_text_and_eax() {

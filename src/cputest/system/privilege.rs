@@ -5,8 +5,8 @@
 use super::Case;
 use super::descriptor::{access, flat, gate};
 use super::kernel::{CODE0, CODE3, DATA0, DATA3, GDT, ISTACK, Kernel, STACK3, TSS0, var};
-use crate::cputest::asm::code_asm::*;
-use crate::cputest::asm::{Cc, Result};
+use crate::asm::code_asm::*;
+use crate::asm::{Cc, Result};
 
 pub fn cases() -> Vec<Case> {
     vec![

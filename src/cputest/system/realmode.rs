@@ -8,8 +8,8 @@
 
 use super::Case;
 use super::descriptor::{access, flat, segment};
-use crate::cputest::asm::code_asm::*;
-use crate::cputest::asm::{Asm, Result, assemble};
+use crate::asm::code_asm::*;
+use crate::asm::{Asm, Result, assemble};
 use iced_x86::{Code, Instruction};
 
 pub fn cases() -> Vec<Case> {

@@ -5,8 +5,8 @@
 use super::Case;
 use super::descriptor::{access, flags, flat, segment};
 use super::kernel::{CODE0, DATA0, DATA3, Kernel, TSS0};
-use crate::cputest::asm::code_asm::*;
-use crate::cputest::asm::{Cc, Result};
+use crate::asm::code_asm::*;
+use crate::asm::{Cc, Result};
 
 pub fn cases() -> Vec<Case> {
     vec![

@@ -5,8 +5,8 @@
 use super::Case;
 use super::kernel::{KERNEL, Kernel};
 use super::paging::{WINDOW, identity_paging, map, pte};
-use crate::cputest::asm::Result;
-use crate::cputest::asm::code_asm::*;
+use crate::asm::Result;
+use crate::asm::code_asm::*;
 
 pub fn cases() -> Vec<Case> {
     vec![Case::kernel("smc/self-modifying-code", self_modifying)]

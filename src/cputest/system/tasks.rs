@@ -6,8 +6,8 @@ use super::Case;
 use super::descriptor::{access, gate, segment};
 use super::kernel::{FREE, Gate, Kernel, TSS, TSS0, Tss, tss, var};
 use super::paging::{PD, PT0, identity_paging};
-use crate::cputest::asm::code_asm::*;
-use crate::cputest::asm::{Cc, Result};
+use crate::asm::code_asm::*;
+use crate::asm::{Cc, Result};
 
 pub fn cases() -> Vec<Case> {
     vec![

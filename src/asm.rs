@@ -1,5 +1,5 @@
-//! A small macro assembler over iced-x86's `CodeAssembler`, for test programs written in Rust
-//! as assembly.
+//! A small macro assembler over iced-x86's `CodeAssembler`, for x86 programs written in Rust
+//! as assembly: the CPU's test programs and the built-in boot ROM.
 //!
 //! - A program has sections: 16- or 32-bit code or data, each with the address its first byte
 //!   has (an IP or a linear address) and its place in the image.
