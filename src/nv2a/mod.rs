@@ -108,6 +108,11 @@ mod bar0 {
 /// 2D work, bounded so a guest pushbuffer that jumps to itself cannot hold the host.
 const FIFO_BUDGET: u32 = 1 << 20;
 
+/// How often, in CPU cycles, a puller waiting on a semaphore acquire looks at memory again
+/// (about 90 us: a CPU store that releases it is seen that soon; often enough for a frame's
+/// synchronisation, rare enough not to slow the CPU down while it waits).
+const ACQUIRE_POLL: u64 = 1 << 16;
+
 /// The NV2A's strap value: the board's configuration pins (a fixed 0x7, as on retail
 /// consoles' crystal and RAM settings).
 const STRAPS: u32 = 0x0000_0007;
@@ -121,6 +126,8 @@ pub struct Nv2a {
     pgraph: Pgraph,
     display: Display,
     pramin: Vec<u8>,
+    /// The time of the last access or event, for scheduling the acquire poll.
+    now: u64,
 }
 
 impl Nv2a {
@@ -132,6 +139,7 @@ impl Nv2a {
             pgraph: Pgraph::new(),
             display: Display::new(ram_size),
             pramin: vec![0; PRAMIN_SIZE],
+            now: 0,
         }
     }
 
@@ -205,6 +213,7 @@ impl Nv2a {
 
     /// PGRAPH's notifier timestamps follow PTIMER.
     fn sync_time(&mut self, now: u64) {
+        self.now = now;
         // TIME_1:TIME_0 is the counter shifted left by 5 (its low bits read as zero).
         self.pgraph.set_time(self.display.ptimer.count(now) << 5);
     }
@@ -226,10 +235,18 @@ impl Nv2a {
     }
 
     pub fn next_event(&self) -> Option<u64> {
-        self.display.next_event()
+        let acquire = self
+            .pfifo
+            .acquiring()
+            .then(|| self.now.saturating_add(ACQUIRE_POLL));
+        [self.display.next_event(), acquire]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     pub fn tick(&mut self, ram: &mut [u8], now: u64) {
+        self.sync_time(now);
         self.display.tick(now);
         self.run_fifo(ram);
     }
@@ -253,5 +270,6 @@ impl Snapshot for Nv2a {
         self.pgraph.state(s);
         self.display.state(s);
         s.bytes(&mut self.pramin);
+        s.u64(&mut self.now);
     }
 }

@@ -489,6 +489,12 @@ impl Pfifo {
             && self.r(CACHE1_DMA_PUT) != self.r(CACHE1_DMA_GET)
     }
 
+    /// Whether the puller waits for a semaphore acquire: only memory can release it, so the
+    /// board has to let it look again now and then.
+    pub fn acquiring(&self) -> bool {
+        self.r(CACHE1_PULL0) & PULL0_ACCESS != 0 && self.r(CACHE1_PULL1) & PULL1_ACQUIRE_ACTIVE != 0
+    }
+
     /// Whether `run` could do anything now (without looking at memory or the engine): the
     /// board may skip calling it otherwise.
     pub fn has_work(&self) -> bool {

@@ -158,9 +158,13 @@ fn pfifo_semaphores_release_and_acquire() {
         "the method after the acquire waits"
     );
     assert_ne!(g.r(CACHE1_PULL1) & PULL1_ACQUIRE_ACTIVE, 0);
+    // A waiting acquire asks the board for time soon, to look at memory again.
+    let poll =
+        g.d.gpu
+            .next_event()
+            .expect("the waiting puller asks to look again");
     g.set_ram32(window + 0x20, 7);
-    let now = g.now;
-    g.d.gpu.tick(&mut g.d.ram, now);
+    g.d.gpu.tick(&mut g.d.ram, poll);
     assert_eq!(g.kelvin(STATE[0]), 0xABC, "released by the CPU's store");
     assert_eq!(g.r(CACHE1_PULL1) & PULL1_ACQUIRE_ACTIVE, 0);
     assert_eq!(g.r(PFIFO_INTR_0), 0);
