@@ -1,5 +1,5 @@
 //! `oxbox nv2a-golden` against the hardware captures in ../shared/golden/nv2a: the tests whose
-//! equivalents we can reproduce (pure clears and 2D blits) must be within tolerance.
+//! equivalents we can reproduce (pure clears, 2D blits and 2D lines) must be within tolerance.
 
 use std::path::Path;
 use std::process::Command;
@@ -16,7 +16,7 @@ const SUITES: [&str; 8] = [
     "Color_Zeta_Disable",
 ];
 
-const REPRODUCED: [&str; 21] = [
+const REPRODUCED: [&str; 34] = [
     // The full-screen clear with each colour mask, with and without depth writes.
     "Clear/C00000000_Depth_n",
     "Clear/C00000000_Depth_y",
@@ -41,6 +41,20 @@ const REPRODUCED: [&str; 21] = [
     // Clears under a surface clip.
     "Surface_clip/DebugTextShouldClip",
     "Surface_clip/XemuBug420",
+    // One solid line each (class 0x5C into a class 0x42 surface), the caption masked.
+    "2D_Lines/2DLine-15-C000003E0-400_200-400_400",
+    "2D_Lines/2DLine-16-C000007E0-400_200-400_400",
+    "2D_Lines/2DLine-24-C00000000-400_200-400_400",
+    "2D_Lines/2DLine-24-C0000FF00-400_200-400_400",
+    "2D_Lines/2DLine-24-C0000FF00-444_222-444_444",
+    "2D_Lines/2DLine-24-C00FF0000-400_200-400_400",
+    "2D_Lines/2DLine-24-C00FFFFFF-0_0-639_479",
+    "2D_Lines/2DLine-24-C00FFFFFF-222_222-222_222",
+    "2D_Lines/2DLine-24-C00FFFFFF-400_0-400_479",
+    "2D_Lines/2DLine-24-C00FFFFFF-400_300-400_301",
+    "2D_Lines/2DLine-24-C00FFFFFF-400_300-401_300",
+    "2D_Lines/2DLine-24-C00FFFFFF-639_479-0_0",
+    "2D_Lines/2DLine-24-CFFFFFFFF-100_100-100_400",
 ];
 
 #[test]

@@ -77,18 +77,7 @@ impl Gdi {
     /// The rectangle colour as a pixel of the destination format. Y destinations take the
     /// value as it is (an index or grey level); colours are converted.
     pub fn pixel(&self, format: Format2d) -> u32 {
-        let v = self.color;
-        let argb = match self.color_format {
-            1 => 0xFF00_0000 | expand(v >> 11, 5) << 16 | expand(v >> 5, 6) << 8 | expand(v, 5),
-            2 => 0xFF00_0000 | expand(v >> 10, 5) << 16 | expand(v >> 5, 5) << 8 | expand(v, 5),
-            _ => 0xFF00_0000 | v & 0x00FF_FFFF,
-        };
-        match format {
-            Format2d::Y8 => v & 0xFF,
-            Format2d::Y16 => v & 0xFFFF,
-            Format2d::Y32 => v,
-            _ => format.pack_argb(argb),
-        }
+        solid_pixel(self.color_format, self.color, format)
     }
 
     pub fn state(&mut self, s: &mut State) {
@@ -107,5 +96,23 @@ impl Gdi {
         ] {
             s.u32(v);
         }
+    }
+}
+
+/// A solid colour given in one of the solid objects' COLOR_FORMATs (1 X16R5G6B5, 2 X17R5G5B5,
+/// 3 X8R8G8B8: envytools' nv04_color_format_unpacked) as a pixel of a destination format. Y
+/// destinations take the value as it is (an index or grey level); colours are converted, each
+/// component widened by repeating its top bits.
+pub fn solid_pixel(color_format: u32, v: u32, format: Format2d) -> u32 {
+    let argb = match color_format {
+        1 => 0xFF00_0000 | expand(v >> 11, 5) << 16 | expand(v >> 5, 6) << 8 | expand(v, 5),
+        2 => 0xFF00_0000 | expand(v >> 10, 5) << 16 | expand(v >> 5, 5) << 8 | expand(v, 5),
+        _ => 0xFF00_0000 | v & 0x00FF_FFFF,
+    };
+    match format {
+        Format2d::Y8 => v & 0xFF,
+        Format2d::Y16 => v & 0xFFFF,
+        Format2d::Y32 => v,
+        _ => format.pack_argb(argb),
     }
 }

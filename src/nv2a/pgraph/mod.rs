@@ -13,7 +13,8 @@
 //! channel and subchannel. Methods 0x180-0x1FC name objects; the puller has already turned
 //! their handles into PRAMIN instances, and DMA objects are decoded when they are set.
 //! Classes modelled: BETA1 0x12, CLIP 0x19, M2MF 0x39, ROP 0x43, PATTERN 0x44, GDI 0x4A,
-//! SURFACES_2D 0x62, BETA4 0x72, KELVIN 0x97, IMAGE_BLIT 0x9F. An unknown method of one of
+//! SURFACES_2D 0x62 (and its NV04 form 0x42, whose methods are the same), SOLID_LINE 0x5C,
+//! BETA4 0x72, KELVIN 0x97, IMAGE_BLIT 0x9F. An unknown method of one of
 //! these is recorded ([`Pgraph::last_ignored`]) and accepted. An object of another class
 //! takes its methods below 0x100 and the common NOP (0x100), NOTIFY (0x104) and DMA_NOTIFY
 //! (0x180) without effect; anything else is an illegal method.
@@ -36,6 +37,7 @@ pub mod blit;
 pub mod context;
 pub mod gdi;
 pub mod kelvin;
+pub mod line;
 pub mod m2mf;
 pub mod regs;
 pub mod soft;
@@ -55,6 +57,7 @@ pub use surface::{AntiAliasing, ColorFormat, ZetaFormat};
 use context::Context;
 use gdi::Gdi;
 use kelvin::Kelvin;
+use line::SolidLine;
 use m2mf::M2mf;
 use regs::*;
 use soft::{BlitJob, Op2d, Operation, Plane, Rect, SoftError};
@@ -67,6 +70,9 @@ pub const CLASS_M2MF: u32 = 0x39;
 pub const CLASS_ROP: u32 = 0x43;
 pub const CLASS_PATTERN: u32 = 0x44;
 pub const CLASS_GDI: u32 = 0x4A;
+pub const CLASS_SOLID_LINE: u32 = 0x5C;
+/// NV04_CONTEXT_SURFACES_2D: the same methods as 0x62, taken as the same class.
+pub const CLASS_SURFACES_2D_NV04: u32 = 0x42;
 pub const CLASS_SURFACES_2D: u32 = 0x62;
 pub const CLASS_BETA4: u32 = 0x72;
 pub const CLASS_KELVIN: u32 = 0x97;
@@ -89,6 +95,7 @@ pub enum Class {
     Rop,
     Pattern,
     Gdi,
+    SolidLine,
     Surfaces2d,
     Beta4,
     Kelvin,
@@ -96,13 +103,14 @@ pub enum Class {
 }
 
 impl Class {
-    pub const ALL: [Class; 10] = [
+    pub const ALL: [Class; 11] = [
         Class::Beta1,
         Class::Clip,
         Class::M2mf,
         Class::Rop,
         Class::Pattern,
         Class::Gdi,
+        Class::SolidLine,
         Class::Surfaces2d,
         Class::Beta4,
         Class::Kelvin,
@@ -117,6 +125,7 @@ impl Class {
             Class::Rop => CLASS_ROP,
             Class::Pattern => CLASS_PATTERN,
             Class::Gdi => CLASS_GDI,
+            Class::SolidLine => CLASS_SOLID_LINE,
             Class::Surfaces2d => CLASS_SURFACES_2D,
             Class::Beta4 => CLASS_BETA4,
             Class::Kelvin => CLASS_KELVIN,
@@ -125,6 +134,9 @@ impl Class {
     }
 
     pub fn from_id(id: u32) -> Option<Class> {
+        if id == CLASS_SURFACES_2D_NV04 {
+            return Some(Class::Surfaces2d);
+        }
         Class::ALL.iter().copied().find(|c| c.id() == id)
     }
 
@@ -240,6 +252,7 @@ pub struct Pgraph {
     surf2d: Surfaces2d,
     blit: blit::ImageBlit,
     gdi: Gdi,
+    line: SolidLine,
     kelvin: Kelvin,
     flip_stall: bool,
     ignored: IgnoredMethod,
@@ -269,6 +282,7 @@ impl Pgraph {
             surf2d: Surfaces2d::default(),
             blit: blit::ImageBlit::default(),
             gdi: Gdi::default(),
+            line: SolidLine::default(),
             kelvin: Kelvin::default(),
             flip_stall: false,
             ignored: IgnoredMethod::default(),
@@ -458,6 +472,16 @@ impl Pgraph {
                 }
                 _ => self.gdi.method(method, param),
             },
+            Class::SolidLine => match method {
+                0x2FC if Operation::from_raw(param).is_none() => return Err(Fault::DataError),
+                _ => {
+                    let (handled, lin) = self.line.method(method, param);
+                    if let Some(lin) = lin {
+                        self.solid_lin(mem, lin)?;
+                    }
+                    handled
+                }
+            },
             Class::Kelvin => self.kelvin_method(mem, ch, sub, method, param)?,
         };
         if !handled && method != NOP {
@@ -595,6 +619,26 @@ impl Pgraph {
         soft::fill_2d(mem.ram, format, &dst, rect, color, &op).map_err(Self::soft_2d)
     }
 
+    /// Draws a SOLID_LINE lin into the 2D destination surface, through the line's clip
+    /// rectangle when it names a CLIP object.
+    fn solid_lin(&mut self, mem: &mut Memory, lin: line::Lin) -> Result<(), Fault> {
+        let format = Format2d::from_raw(self.surf2d.format).ok_or(Fault::Format)?;
+        let operation = Operation::from_raw(self.line.operation).ok_or(Fault::DataError)?;
+        let mut clip = Rect::new(0, 0, u32::MAX, u32::MAX);
+        if Self::class_at(mem.pramin, self.line.clip) == CLASS_CLIP {
+            let [x, y, w, h] = self.context.clip;
+            clip = Rect::new(x, y, w, h);
+        }
+        let dst = Plane {
+            dma: self.surf2d.dma_destin,
+            offset: self.surf2d.offset_destin,
+            pitch: self.surf2d.destin_pitch(),
+        };
+        let op = self.op2d(operation, format);
+        let color = gdi::solid_pixel(self.line.color_format, self.line.color, format);
+        soft::draw_lin(mem.ram, format, &dst, clip, lin, color, &op).map_err(Self::soft_2d)
+    }
+
     /// A KELVIN method (its parameter is already recorded); whether it is modelled.
     fn kelvin_method(
         &mut self,
@@ -718,6 +762,7 @@ impl Snapshot for Pgraph {
         self.surf2d.state(s);
         self.blit.state(s);
         self.gdi.state(s);
+        self.line.state(s);
         self.kelvin.state(s);
         s.bool(&mut self.flip_stall);
         s.u32(&mut self.ignored.class);

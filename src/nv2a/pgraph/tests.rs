@@ -914,6 +914,177 @@ fn gdi_fills_rectangles_in_the_destination_format() {
     }
 }
 
+// --- Solid lines ---
+
+/// SURFACES_2D as the NV04 class 0x42 on 4 (A8R8G8B8 destination over [`WINDOW`], pitch 32:
+/// 8 pixels a row), SOLID_LINE on 2 in SRCCOPY with X8R8G8B8 colours.
+fn line_rig() -> Rig {
+    let mut rig = Rig::new();
+    rig.bind_new(4, CLASS_SURFACES_2D_NV04);
+    let window = rig.dma(WINDOW, WINDOW_LIMIT);
+    rig.ok(4, 0x188, window);
+    rig.ok(4, 0x300, Format2d::A8R8G8B8 as u32);
+    rig.ok(4, 0x304, 32 << 16 | 32);
+    let surfaces = rig.object(CLASS_SURFACES_2D_NV04);
+    rig.bind_new(2, CLASS_SOLID_LINE);
+    rig.ok(2, 0x198, surfaces);
+    rig.ok(2, 0x2FC, 3);
+    rig.ok(2, 0x300, 3);
+    rig.ok(2, 0x304, 0x00FF_FFFF);
+    rig
+}
+
+/// The pixels of the 8x8 line surface that are not 0.
+fn lit(rig: &Rig) -> Vec<(u32, u32)> {
+    let mut pixels = Vec::new();
+    for y in 0..8 {
+        for x in 0..8 {
+            if rig.r32(WINDOW + y * 32 + x * 4) != 0 {
+                pixels.push((x, y));
+            }
+        }
+    }
+    pixels
+}
+
+fn xy(x: u32, y: u32) -> u32 {
+    y << 16 | x
+}
+
+#[test]
+fn the_nv04_surfaces_class_takes_the_nv10_methods() {
+    assert_eq!(
+        Class::from_id(CLASS_SURFACES_2D_NV04),
+        Some(Class::Surfaces2d)
+    );
+    let rig = line_rig();
+    assert_eq!(rig.gpu.last_ignored(), None);
+}
+
+/// Worked by hand from envytools' lin rule (docs/hw/graph/2d/solid.rst): walk the major axis
+/// in the direction of increasing minor coordinate, step the minor coordinate when the error
+/// (starting at 0, plus 2*dmin a pixel) reaches dmaj, subtracting 2*dmaj; leave out the end
+/// point given second.
+#[test]
+fn lins_follow_the_documented_bresenham_walk() {
+    type Point = (u32, u32);
+    let cases: [(Point, Point, &[Point]); 7] = [
+        // Horizontal and vertical: the end pixel is left out.
+        ((1, 1), (5, 1), &[(1, 1), (2, 1), (3, 1), (4, 1)]),
+        ((2, 0), (2, 3), &[(2, 0), (2, 1), (2, 2)]),
+        // Going left: the start pixel is drawn, the end one is not.
+        ((5, 1), (1, 1), &[(2, 1), (3, 1), (4, 1), (5, 1)]),
+        // x-major, dmaj 4, dmin 2: errors 0, 4 (step, -4), 0, 4 (step, -4): (4,2) is the end.
+        ((0, 0), (4, 2), &[(0, 0), (1, 1), (2, 1), (3, 2)]),
+        // The same lin given the other way: walked the same way (increasing y), so the
+        // pixels are the same but for which end is left out.
+        ((4, 2), (0, 0), &[(1, 1), (2, 1), (3, 2), (4, 2)]),
+        // y-major, dmaj 3, dmin 1: errors 0, 2, 4 (step at the third pixel).
+        ((6, 0), (7, 3), &[(6, 0), (6, 1), (7, 2)]),
+        // Of no length: its only pixel is the end point.
+        ((3, 3), (3, 3), &[]),
+    ];
+    for (from, to, expect) in cases {
+        let mut rig = line_rig();
+        rig.ok(2, 0x400, xy(from.0, from.1));
+        rig.ok(2, 0x404, xy(to.0, to.1));
+        let mut expect = expect.to_vec();
+        expect.sort_by_key(|&(x, y)| (y, x));
+        assert_eq!(lit(&rig), expect, "{from:?} to {to:?}");
+    }
+}
+
+#[test]
+fn line32_and_polylines_draw_lins_between_their_points() {
+    let mut rig = line_rig();
+    // LINE32: start x, start y, end x, end y; the fourth draws.
+    rig.ok(2, 0x490, 0);
+    rig.ok(2, 0x494, 0);
+    rig.ok(2, 0x498, 3);
+    assert_eq!(lit(&rig), []);
+    rig.ok(2, 0x49C, 0);
+    assert_eq!(lit(&rig), [(0, 0), (1, 0), (2, 0)]);
+    // A polyline (0,2) - (2,2) - (2,4): two lins, each without its end point; the last point
+    // is not drawn.
+    let mut rig = line_rig();
+    rig.ok(2, 0x500, xy(0, 2));
+    assert_eq!(lit(&rig), []);
+    rig.ok(2, 0x504, xy(2, 2));
+    rig.ok(2, 0x508, xy(2, 4));
+    assert_eq!(lit(&rig), [(0, 2), (1, 2), (2, 2), (2, 3)]);
+    // POLYLINE32 the same way; another method starts a new polyline.
+    let mut rig = line_rig();
+    rig.ok(2, 0x580, 5);
+    rig.ok(2, 0x584, 0);
+    rig.ok(2, 0x304, 0x00FF_FFFF);
+    rig.ok(2, 0x588, 7);
+    rig.ok(2, 0x58C, 0);
+    assert_eq!(lit(&rig), []);
+    rig.ok(2, 0x590, 7);
+    rig.ok(2, 0x594, 2);
+    assert_eq!(lit(&rig), [(7, 0), (7, 1)]);
+    // CPOLYLINE: each point with its own colour (the colour set before the point).
+    let mut rig = line_rig();
+    rig.ok(2, 0x600, 0x0000_00FF);
+    rig.ok(2, 0x604, xy(0, 5));
+    rig.ok(2, 0x608, 0x0000_FF00);
+    rig.ok(2, 0x60C, xy(2, 5));
+    assert_eq!(lit(&rig), [(0, 5), (1, 5)]);
+    assert_eq!(rig.r32(WINDOW + 5 * 32), 0xFF00_FF00);
+}
+
+#[test]
+fn line_colours_convert_to_the_destination_format() {
+    // (COLOR_FORMAT, COLOR, the A8R8G8B8 pixel): 5- and 6-bit components widen by repeating
+    // their top bits; the surface's alpha is opaque.
+    for (format, color, pixel) in [
+        (1, 0x07E0, 0xFF00_FF00u32),
+        (1, 0x8010, 0xFF84_0084),
+        (2, 0x03E0, 0xFF00_FF00),
+        (2, 0x4010, 0xFF84_0084),
+        (3, 0xFFFF_FFFF, 0xFFFF_FFFF),
+        (3, 0x0012_3456, 0xFF12_3456),
+    ] {
+        let mut rig = line_rig();
+        rig.ok(2, 0x300, format);
+        rig.ok(2, 0x304, color);
+        rig.ok(2, 0x400, xy(1, 1));
+        rig.ok(2, 0x404, xy(2, 1));
+        assert_eq!(rig.r32(WINDOW + 32 + 4), pixel, "{format} {color:#x}");
+        assert_eq!(lit(&rig), [(1, 1)]);
+    }
+}
+
+#[test]
+fn the_clip_object_and_the_window_bound_a_line() {
+    let mut rig = line_rig();
+    let clip = rig.bind_new(5, CLASS_CLIP);
+    rig.ok(5, 0x300, xy(2, 0));
+    rig.ok(5, 0x304, xy(3, 8));
+    rig.ok(2, 0x184, clip);
+    rig.ok(2, 0x400, xy(0, 1));
+    rig.ok(2, 0x404, xy(7, 1));
+    assert_eq!(lit(&rig), [(2, 1), (3, 1), (4, 1)]);
+    // Off the left edge: pixels at negative x are not drawn, the walk goes on.
+    let mut rig = line_rig();
+    rig.ok(2, 0x400, 0xFFFE);
+    rig.ok(2, 0x404, xy(2, 0));
+    assert_eq!(lit(&rig), [(0, 0), (1, 0)]);
+    // A pixel past the window's limit faults.
+    let mut rig = line_rig();
+    let small = rig.dma(WINDOW, 32 * 4 - 1);
+    rig.ok(4, 0x188, small);
+    rig.ok(2, 0x400, xy(0, 2));
+    assert_eq!(rig.m(2, 0x404, xy(0, 6)), Err(EngineError::InvalidData));
+    assert_eq!(
+        rig.reg(NSOURCE) & NSOURCE_DMA_W_PROTECTION,
+        NSOURCE_DMA_W_PROTECTION
+    );
+    // A bad operation is a data error.
+    let mut rig = line_rig();
+    assert_eq!(rig.m(2, 0x2FC, 6), Err(EngineError::InvalidData));
+}
+
 // --- M2MF ---
 
 fn m2mf_rig() -> (Rig, u32) {
@@ -1301,6 +1472,9 @@ fn fuzz_methods(class: u32) -> &'static [u32] {
             0x328, 0x328,
         ],
         CLASS_GDI => &[0x2FC, 0x300, 0x3FC, 0x400, 0x404, 0x4F8, 0x4FC],
+        CLASS_SOLID_LINE => &[
+            0x184, 0x198, 0x2FC, 0x300, 0x304, 0x400, 0x404, 0x48C, 0x500, 0x584, 0x604,
+        ],
         CLASS_PATTERN => &[
             0x300, 0x304, 0x308, 0x30C, 0x310, 0x318, 0x400, 0x500, 0x600, 0x7FC,
         ],
@@ -1332,7 +1506,8 @@ fn plausible(class: u32, method: u32, r: u64, objects: &[u32], windows: &[u32]) 
             lo | (lo + small(16, 16)) << 16
         }
         (CLASS_KELVIN, 0x1D94) => small(8, 256),
-        (CLASS_IMAGE_BLIT, 0x2FC) | (CLASS_GDI, 0x2FC) => small(8, 6),
+        (CLASS_IMAGE_BLIT | CLASS_GDI | CLASS_SOLID_LINE, 0x2FC) => small(8, 6),
+        (CLASS_SOLID_LINE, 0x400..=0x67C) => small(8, 40) | small(16, 40) << 16,
         (CLASS_IMAGE_BLIT, 0x300 | 0x304) => small(8, 32) | small(16, 32) << 16,
         (CLASS_IMAGE_BLIT, 0x308) | (CLASS_GDI, 0x400..=0x4FC) => {
             (1 + small(8, 16)) | ((1 + small(16, 16)) << 16)
@@ -1369,7 +1544,9 @@ fn random_binds_and_methods_never_panic() {
         CLASS_PATTERN,
         CLASS_M2MF,
         CLASS_GDI,
+        CLASS_SOLID_LINE,
         CLASS_SURFACES_2D,
+        CLASS_SURFACES_2D_NV04,
         CLASS_KELVIN,
         CLASS_IMAGE_BLIT,
         CLASS_NULL,
