@@ -1,6 +1,16 @@
 //! What the CPU sees of the machine around it: physical memory, I/O ports and the interrupt
 //! line. The Xbox board and the bare-metal test machine each implement it.
 
+/// The mask of an access of `size` bytes (1, 2 or 4): also what a read nothing answers
+/// returns on the bus.
+pub fn size_mask(size: usize) -> u32 {
+    match size {
+        1 => 0xFF,
+        2 => 0xFFFF,
+        _ => u32::MAX,
+    }
+}
+
 /// The CPU's view of the machine. Sizes are 1, 2 or 4 bytes; accesses never cross a 4 KiB
 /// page (the CPU splits those), so a device sees each of its registers whole.
 pub trait Bus {

@@ -15,6 +15,7 @@
 use super::clock::{Event, Events};
 use super::state::{Snapshot, State};
 use crate::cpu::Bus;
+use crate::cpu::bus::size_mask;
 use crate::mcpx::acpi::Acpi;
 use crate::mcpx::pci::{self, Function, Pci};
 use crate::mcpx::pic::Pic;
@@ -281,7 +282,7 @@ impl Board {
                 return 0;
             }
         }
-        all_ones(size)
+        size_mask(size)
     }
 
     fn hole_write(&mut self, addr: u32, size: usize, value: u32) {
@@ -350,14 +351,6 @@ const MMIO_BARS: [(Function, usize); 6] = [
     (Function::Nic, 0),
     (Function::Nv2a, 2),
 ];
-
-fn all_ones(size: usize) -> u32 {
-    if size >= 4 {
-        u32::MAX
-    } else {
-        (1 << (8 * size)) - 1
-    }
-}
 
 impl Bus for Board {
     fn ram(&mut self) -> &mut [u8] {

@@ -8,6 +8,7 @@
 //! only the address bits their size allows. The LPC bridge's register 0x80 bit 1 hides the
 //! MCPX boot ROM until the next reset.
 
+use crate::cpu::bus::size_mask;
 use crate::machine::state::{Snapshot, State};
 
 /// The functions on the board, in the order of `pci_config.txt`.
@@ -345,14 +346,6 @@ fn decode(address: u32) -> (u8, u8, u8, usize) {
         (address >> 8) as u8 & 7,
         (address & 0xFC) as usize,
     )
-}
-
-fn size_mask(size: usize) -> u32 {
-    if size >= 4 {
-        u32::MAX
-    } else {
-        (1 << (8 * size)) - 1
-    }
 }
 
 impl Snapshot for Pci {

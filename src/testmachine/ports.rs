@@ -6,6 +6,8 @@
 //! its bytes there. Once a program has written the exit port the machine is off, and later
 //! writes to any of the three change nothing.
 
+use crate::cpu::bus::size_mask;
+
 /// The console reads back this value (QEMU's default `readback`) so programs can detect it.
 const CONSOLE_READBACK: u32 = 0xE9;
 
@@ -39,9 +41,9 @@ impl DebugPorts {
     /// Unknown ports float high.
     pub fn read(&self, port: u16, size: usize) -> u32 {
         if port == self.console_port {
-            CONSOLE_READBACK & mask(size)
+            CONSOLE_READBACK & size_mask(size)
         } else {
-            mask(size)
+            size_mask(size)
         }
     }
 
@@ -53,7 +55,7 @@ impl DebugPorts {
             self.console
                 .extend_from_slice(&value.to_le_bytes()[..size.clamp(1, 4)]);
         } else if port == self.exit_port {
-            self.exit = Some(value & mask(size));
+            self.exit = Some(value & size_mask(size));
         } else if port == self.post_port {
             self.post = Some(value as u8);
         }
@@ -65,11 +67,6 @@ impl DebugPorts {
         self.streamed = self.console.len();
         new
     }
-}
-
-/// The bits an access of `size` bytes (1, 2 or 4) carries.
-fn mask(size: usize) -> u32 {
-    u32::MAX >> (32 - 8 * size.clamp(1, 4))
 }
 
 #[cfg(test)]

@@ -472,11 +472,4 @@ fn is_cmov(m: M) -> bool {
     )
 }
 
-/// The mask of an operand of `size` bytes.
-pub fn size_mask(size: usize) -> u32 {
-    match size {
-        1 => 0xFF,
-        2 => 0xFFFF,
-        _ => u32::MAX,
-    }
-}
+pub use crate::cpu::bus::size_mask;
